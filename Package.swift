@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependency direction: `shardline` (CLI) -> ShardlineSidecar -> ShardlineCore.
+// The core is pure (no NIO, no I/O); the sidecar and, later, the SDK build on it and never on
+// each other, so the routing decision has exactly one implementation.
+let package = Package(
+    name: "shardline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "ShardlineCore", targets: ["ShardlineCore"]),
+        .library(name: "ShardlineSidecar", targets: ["ShardlineSidecar"]),
+        .executable(name: "shardline", targets: ["shardline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .target(
+            name: "ShardlineCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "ShardlineSidecar",
+            dependencies: [
+                "ShardlineCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "shardline",
+            dependencies: [
+                "ShardlineCore",
+                "ShardlineSidecar",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore"]),
+        .testTarget(
+            name: "ShardlineSidecarTests",
+            dependencies: [
+                "ShardlineSidecar",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+    ]
+)
