@@ -5,27 +5,26 @@
 /// route the same request differently).
 struct RequestTarget: Sendable {
     /// The authority of an absolute-form target (`http://users:8080/x` -> `users:8080`), which
-    /// takes the Host header's place.
-    var authority: String?
+    /// takes the Host header's place; nil for origin-form.
+    var authority: Range<Int>?
     var path: Range<Int>
     var query: Range<Int>
     /// Path and query together: what `maxPathBytes` limits.
     var pathAndQuery: Range<Int>
 
-    init?(_ target: String) {
-        let bytes = Array(target.utf8)
+    init?(_ bytes: UnsafeBufferPointer<UInt8>) {
         var start = 0
         if bytes.first == UInt8(ascii: "/") {
             authority = nil
         } else if let schemeEnd = RequestTarget.schemeLength(bytes) {
             var end = schemeEnd
-            while end < bytes.count, !"/?#".utf8.contains(bytes[end]) { end += 1 }
-            var authorityBytes = bytes[schemeEnd..<end]
-            if let at = authorityBytes.lastIndex(of: UInt8(ascii: "@")) {
-                authorityBytes = authorityBytes[(at + 1)...]
+            var authorityStart = schemeEnd
+            while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"), bytes[end] != UInt8(ascii: "#") {
+                if bytes[end] == UInt8(ascii: "@") { authorityStart = end + 1 }
+                end += 1
             }
-            guard !authorityBytes.isEmpty else { return nil }
-            authority = String(decoding: authorityBytes, as: UTF8.self)
+            guard authorityStart < end else { return nil }
+            authority = authorityStart..<end
             start = end
         } else {
             return nil
@@ -45,12 +44,13 @@ struct RequestTarget: Sendable {
     }
 
     /// Length of a leading `http://` or `https://` (case-insensitive), or nil.
-    private static func schemeLength(_ bytes: [UInt8]) -> Int? {
+    private static func schemeLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         for scheme in ["http://", "https://"] {
-            let expected = Array(scheme.utf8)
-            if bytes.count >= expected.count, zip(bytes, expected).allSatisfy({ $0 | 0x20 == $1 | 0x20 }) {
-                return expected.count
+            var scheme = scheme
+            let matched = scheme.withUTF8 { expected in
+                bytes.count >= expected.count && zip(bytes, expected).allSatisfy { $0 | 0x20 == $1 | 0x20 }
             }
+            if matched { return scheme.utf8.count }
         }
         return nil
     }
@@ -108,13 +108,15 @@ struct HostTable: Sendable {
 
     func lookup(_ host: String) -> Int? {
         var host = host
-        return host.withUTF8 { bytes in
-            let name = UnsafeBufferPointer(rebasing: bytes[HostTable.nameRange(bytes)])
-            guard let candidates = buckets[HostTable.foldedHash(name)] else { return nil }
-            return candidates.first { entry in
-                entry.host.count == name.count && zip(entry.host, name).allSatisfy { $0 == HostTable.fold($1) }
-            }?.service
-        }
+        return host.withUTF8 { lookup($0) }
+    }
+
+    func lookup(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        let name = UnsafeBufferPointer(rebasing: bytes[HostTable.nameRange(bytes)])
+        guard let candidates = buckets[HostTable.foldedHash(name)] else { return nil }
+        return candidates.first { entry in
+            entry.host.count == name.count && zip(entry.host, name).allSatisfy { $0 == HostTable.fold($1) }
+        }?.service
     }
 
     /// The host name without a port and without a trailing dot; IPv6 literals keep their brackets.

@@ -81,6 +81,8 @@ public struct RouteError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(code.rawValue): \(message)" }
 
+    static let invalidTarget = RouteError(code: .invalidTarget, message: "the request target must be a path starting with '/' or an absolute http:// URL")
+
     /// `{"error": ..., "message": ..., "service": ...}`: the body a proxy answers with.
     public var json: JSONValue {
         var pairs: [(String, JSONValue)] = [("error", .string(code.rawValue)), ("message", .string(message))]

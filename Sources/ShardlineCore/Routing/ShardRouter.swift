@@ -34,31 +34,58 @@ public struct ShardRouter: Sendable {
         host: String?, listenerPort: Int? = nil, target: String,
         header: (String) -> String? = { _ in nil }
     ) -> Result<RouteDecision, RouteError> {
-        let parsed = RequestTarget(target)
-        guard let parsed else {
-            return .failure(RouteError(code: .invalidTarget, message: "the request target must be a path starting with '/' or an absolute http:// URL"))
-        }
-        guard let index = serviceIndex(host: parsed.authority ?? host, listenerPort: listenerPort) else {
-            let name = (parsed.authority ?? host).map { "'\($0)'" } ?? "(no Host header)"
-            return .failure(RouteError(code: .unknownService, message: "no sharded service is configured for host \(name)"))
-        }
-        if parsed.path.isEmpty {
-            // `http://users?x=1` has an empty path, which HTTP reads as "/" (RFC 9112 3.2.2).
-            let normalized = "/" + String(decoding: Array(target.utf8)[parsed.path.lowerBound...], as: UTF8.self)
-            guard let reparsed = RequestTarget(normalized) else {
-                return .failure(RouteError(code: .invalidTarget, message: "the request target is not a valid URL"))
+        var utf8Target = target
+        return utf8Target.withUTF8 { bytes in
+            guard let parsed = RequestTarget(bytes) else { return .failure(.invalidTarget) }
+            let index: Int?
+            if let listenerPort, let owner = listenerPorts[listenerPort] {
+                index = owner
+            } else if let authority = parsed.authority {
+                index = hosts.lookup(UnsafeBufferPointer(rebasing: bytes[authority]))
+            } else {
+                index = host.flatMap(hosts.lookup)
             }
-            return services[index].route(target: normalized, parsed: reparsed, header: header)
+            guard let index else {
+                let name = parsed.authority.map { String(decoding: bytes[$0], as: UTF8.self) } ?? host
+                return .failure(RouteError(code: .unknownService, message: "no sharded service is configured for host \(name.map { "'\($0)'" } ?? "(no Host header)")"))
+            }
+            return route(service: index, target: target, bytes: bytes, parsed: parsed, header: header)
         }
-        return services[index].route(target: target, parsed: parsed, header: header)
     }
 
     /// The service a request belongs to: its listener port's service if it has one, else the one
     /// whose `hosts` contain the Host (case-insensitive, port and trailing dot ignored).
     public func serviceIndex(host: String?, listenerPort: Int?) -> Int? {
         if let listenerPort, let index = listenerPorts[listenerPort] { return index }
-        guard let host else { return nil }
-        return hosts.lookup(host)
+        return host.flatMap(hosts.lookup)
+    }
+
+    /// Routes a request that is already known to belong to service `index` (the CLI's single
+    /// service, or an SDK client bound to one service).
+    public func route(
+        service index: Int, target: String, header: (String) -> String? = { _ in nil }
+    ) -> Result<RouteDecision, RouteError> {
+        var utf8Target = target
+        return utf8Target.withUTF8 { bytes in
+            guard services.indices.contains(index), let parsed = RequestTarget(bytes) else { return .failure(.invalidTarget) }
+            return route(service: index, target: target, bytes: bytes, parsed: parsed, header: header)
+        }
+    }
+
+    private func route(
+        service index: Int, target: String, bytes: UnsafeBufferPointer<UInt8>, parsed: RequestTarget,
+        header: (String) -> String?
+    ) -> Result<RouteDecision, RouteError> {
+        if parsed.path.isEmpty {
+            // `http://users?x=1` has an empty path, which HTTP reads as "/" (RFC 9112 3.2.2).
+            var normalized = "/" + String(decoding: bytes[parsed.path.lowerBound...], as: UTF8.self)
+            let target = normalized
+            return normalized.withUTF8 { bytes in
+                guard let reparsed = RequestTarget(bytes) else { return .failure(.invalidTarget) }
+                return services[index].route(target: target, bytes: bytes, parsed: reparsed, header: header)
+            }
+        }
+        return services[index].route(target: target, bytes: bytes, parsed: parsed, header: header)
     }
 
     /// Routes a key directly, bypassing extraction: what `plan` and the SDK's key API use.
@@ -84,15 +111,14 @@ struct RoutedService: Sendable {
         self.onMiss = config.onMiss
         self.maxPathBytes = config.maxPathBytes
         self.addresses = config.topology.addresses
-        self.placement = Placement(algorithm: config.algorithm, serverNames: addresses.map(\.description))
+        self.placement = ServiceTopology.placement(for: config, topology: config.topology)
     }
 
-    func route(target: String, parsed: RequestTarget, header: (String) -> String?) -> Result<RouteDecision, RouteError> {
+    func route(target: String, bytes: UnsafeBufferPointer<UInt8>, parsed: RequestTarget, header: (String) -> String?) -> Result<RouteDecision, RouteError> {
         guard parsed.pathAndQuery.count <= maxPathBytes else {
             return .failure(RouteError(code: .pathTooLong, message: "the request target is \(parsed.pathAndQuery.count) bytes; this service accepts at most \(maxPathBytes)", service: name))
         }
-        var utf8Target = target
-        return utf8Target.withUTF8 { bytes in
+        do {
             let path = UnsafeBufferPointer(rebasing: bytes[parsed.path])
             switch key {
             case .pattern(let pattern):

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import ShardlineCore
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show how many keys move if a service's shard count changes.",
+        discussion: """
+        Places each key with the current replica count and with --replicas N, and reports how \
+        many keys change shard, next to the minimum any scheme must move (|N - M| / max(N, M)), \
+        and where they go. Use real keys (--keys, one per line) to see your own traffic, or a \
+        deterministic random sample (--sample).
+
+        Examples:
+          shardline plan --replicas 4 --service users
+          shardline plan --config shardline.yaml --replicas 6 --keys keys.txt --json
+        """
+    )
+
+    @OptionGroup var configOptions: ConfigOptions
+
+    @Option(help: ArgumentHelp("The shard count to plan for.", valueName: "n"))
+    var replicas: Int
+
+    @Option(help: ArgumentHelp("The service to plan for (required when the config has several).", valueName: "name"))
+    var service: String?
+
+    @Option(help: ArgumentHelp("A file of keys, one per line.", valueName: "file"))
+    var keys: String?
+
+    @Option(help: ArgumentHelp("Use K generated keys instead of a file.", valueName: "k"))
+    var sample: Int?
+
+    @Flag(help: "Print one JSON object: from, to, keys, moved, moved_fraction, optimal_fraction, moves, shards_before, shards_after.")
+    var json = false
+
+    func validate() throws {
+        guard (1...10_000).contains(replicas) else { throw ValidationError("--replicas must be in 1...10000") }
+        if keys != nil && sample != nil { throw ValidationError("use either --keys or --sample, not both") }
+        if let sample, !(1...100_000_000).contains(sample) { throw ValidationError("--sample must be in 1...100000000") }
+    }
+
+    func run() throws {
+        let config = try configOptions.load()
+        let index = try selectService(service, in: config)
+        let keyList = try loadKeys()
+        let plan = RebalancePlan(service: config.services[index], toReplicas: replicas, keys: keyList)
+        if json {
+            printJSON(plan.json)
+            return
+        }
+        print("\(plan.service) (\(plan.algorithm.rawValue)): \(plan.from) -> \(plan.to) shards, \(plan.keys) keys")
+        print("moved: \(plan.moved) (\(percent(plan.movedFraction))), optimal \(percent(plan.optimalFraction))")
+        print("shard  before  after")
+        for shard in 0..<max(plan.from, plan.to) {
+            let before = shard < plan.from ? String(plan.loadBefore[shard]) : "-"
+            let after = shard < plan.to ? String(plan.loadAfter[shard]) : "-"
+            print(pad(String(shard), 5) + "  " + pad(before, 6) + "  " + pad(after, 5))
+        }
+        for (from, row) in plan.moves.enumerated() {
+            for (to, count) in row.enumerated() where from != to && count > 0 {
+                print("  \(from) -> \(to): \(count)")
+            }
+        }
+    }
+
+    private func loadKeys() throws -> [String] {
+        if let keys {
+            guard let text = try? String(contentsOfFile: keys, encoding: .utf8) else {
+                throw CLIError("cannot read keys file '\(keys)'")
+            }
+            let list = text.split(whereSeparator: \.isNewline).map(String.init)
+            guard !list.isEmpty else { throw CLIError("keys file '\(keys)' has no keys (one per line)") }
+            return list
+        }
+        return SampleKeys.generate(count: sample ?? 100_000)
+    }
+
+    private func percent(_ fraction: Double) -> String {
+        String(format: "%.2f%%", fraction * 100)
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+}
