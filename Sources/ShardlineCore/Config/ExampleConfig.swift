@@ -31,5 +31,6 @@ extension ShardlineConfig {
         namespace: auth
         port: 9000
         replicas: 5
+
     """
 }
