@@ -11,6 +11,13 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // The algorithm quality table (moved fraction and peak-to-mean load, N = 1...64):
+        // swift run -c release placement-quality
+        .executableTarget(
+            name: "placement-quality",
+            dependencies: [.product(name: "ShardlineCore", package: "shardline")],
+            path: "Sources/placement-quality"
+        ),
         .executableTarget(
             name: "RouterBenchmarks",
             dependencies: [
