@@ -38,7 +38,7 @@ let benchmarks: @Sendable () -> Void = {
             var path = paths[iteration % paths.count]
             let shard = path.withUTF8 { bytes -> Int in
                 guard case .matched(let group) = seed.firstGroup(in: bytes) else { return -1 }
-                return placement.shard(forKey: UnsafeRawBufferPointer(rebasing: bytes[group]))
+                return placement.shard(forKey: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[group])))
             }
             blackHole(shard)
         }

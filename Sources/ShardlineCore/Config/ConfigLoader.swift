@@ -20,8 +20,11 @@ public enum ConfigLoader {
     private static func yamlSyntaxIssue(_ error: any Error) -> ConfigIssue {
         if let yamlError = error as? YamlError {
             switch yamlError {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
                 return ConfigIssue(field: "", line: mark.line, message: "invalid YAML: \(problem)")
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                let names = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+                return ConfigIssue(field: "", line: context.mark.line, message: "\(names) set twice in the mapping starting here; keep one")
             default:
                 break
             }
@@ -324,17 +327,14 @@ struct ConfigReader {
 
     // MARK: Typed field helpers
 
+    /// Duplicate keys never get here: the YAML parser rejects them.
     mutating func checkKnown(_ fields: Node.Mapping, at path: String, allowed: Set<String>) {
-        var seen: Set<String> = []
         for (keyNode, _) in fields {
             let key = keyNode.scalar?.string ?? "?"
             let field = path.isEmpty ? key : "\(path).\(key)"
             if !allowed.contains(key) {
                 let hint = Spelling.closest(to: key, in: allowed).map { "; did you mean '\($0)'?" } ?? "; known fields: \(allowed.sorted().joined(separator: ", "))"
                 fail(field, keyNode, "unknown field '\(key)'\(hint)")
-            }
-            if !seen.insert(key).inserted {
-                fail(field, keyNode, "'\(key)' is set twice; keep one")
             }
         }
     }

@@ -1,45 +1,89 @@
-// TEMPORARY STUB until the linear-time engine lands: supports only ^literal([^/]*|[^/]+)rest.
+/// A compiled shard-key pattern.
+///
+/// The syntax is a subset of RE2/Go `regexp` (see SPEC-patterns.md), and matching gives the same
+/// group 1 as Go's `regexp.FindSubmatchIndex`, in time linear in the path length for every pattern
+/// the initializer accepts. Immutable after `init`, so one value can serve many threads.
 public struct PathPattern: Sendable, Equatable {
     public let source: String
-    let prefix: [UInt8]
-    let plus: Bool
-    let tailSlash: Bool
+    private let matcher: PatternMatcher
+
     public init(_ source: String) throws(PatternSyntaxError) {
-        self.source = source
-        guard source.hasPrefix("^"), let open = source.firstIndex(of: "(") else {
-            throw PatternSyntaxError(message: "the shard key is the first capture group; add one", offset: 0)
+        let parsed = try PatternParser.parse(source)
+        guard parsed.captureGroupCount > 0 else {
+            throw PatternSyntaxError(
+                message: "the shard key is the first capture group; add one, e.g. ^/users/([^/]+)",
+                offset: 0)
         }
-        prefix = Array(source[source.index(after: source.startIndex)..<open].replacingBackslashes().utf8)
-        let rest = source[open...]
-        if rest.hasPrefix("([^/]*)") || rest.hasPrefix("([^\\/]*)") { plus = false }
-        else if rest.hasPrefix("([^/]+)") || rest.hasPrefix("([^\\/]+)") { plus = true }
-        else { throw PatternSyntaxError(message: "unsupported in stub", offset: 0) }
-        let tail = rest[(rest.firstIndex(of: ")")!)...].dropFirst()
-        tailSlash = tail.hasPrefix("/") || tail.hasPrefix("\\/")
+        self.source = source
+        self.matcher = PatternMatcher(
+            captureGroupCount: parsed.captureGroupCount,
+            program: try PatternCompiler.compile(parsed.node),
+            fastPath: PatternClassRunMatcher.analyzing(parsed.node))
     }
-    public static func == (a: PathPattern, b: PathPattern) -> Bool { a.source == b.source }
-    public var captureGroupCount: Int { 1 }
+
+    /// Number of capture groups.
+    public var captureGroupCount: Int { matcher.captureGroupCount }
+
+    /// Searches `path` (raw bytes; UTF-8 expected, any bytes allowed) with Go `regexp`
+    /// leftmost-first semantics, unanchored unless the pattern anchors, and returns the byte range
+    /// of capture group 1.
     public func firstGroup(in path: UnsafeBufferPointer<UInt8>) -> PatternMatch {
-        guard path.count >= prefix.count, Array(path[0..<prefix.count]) == prefix else { return .noMatch }
-        var end = prefix.count
-        while end < path.count, path[end] != UInt8(ascii: "/") { end += 1 }
-        if plus && end == prefix.count { return .noMatch }
-        if tailSlash && end == path.count { return .noMatch }
-        return .matched(group: prefix.count..<end)
+        if let fastPath = matcher.fastPath {
+            return fastPath.firstGroup(in: path)
+        }
+        return matcher.program.firstGroupUsingPikeVM(in: path)
     }
+
+    /// Convenience for tests and the CLI; byte offsets refer to `path.utf8`.
     public func firstGroup(in path: String) -> PatternMatch {
-        var copy = path
-        return copy.withUTF8 { firstGroup(in: $0) }
+        if let result = path.utf8.withContiguousStorageIfAvailable({ firstGroup(in: $0) }) {
+            return result
+        }
+        return Array(path.utf8).withUnsafeBufferPointer { firstGroup(in: $0) }
+    }
+
+    public static func == (lhs: PathPattern, rhs: PathPattern) -> Bool {
+        lhs.source == rhs.source
+    }
+
+    /// Whether matching takes the analysed fast path instead of the Pike VM.
+    var usesFastPath: Bool { matcher.fastPath != nil }
+
+    /// The Pike VM's answer, bypassing any fast path (the reference the fast path is tested against).
+    func firstGroupUsingPikeVM(in path: UnsafeBufferPointer<UInt8>) -> PatternMatch {
+        matcher.program.firstGroupUsingPikeVM(in: path)
     }
 }
-extension StringProtocol { func replacingBackslashes() -> String { String(self.filter { $0 != "\\" }) } }
+
+/// The compiled form shared by copies of a `PathPattern`.
+private final class PatternMatcher: Sendable {
+    let captureGroupCount: Int
+    let program: PatternProgram
+    let fastPath: PatternClassRunMatcher?
+
+    init(captureGroupCount: Int, program: PatternProgram, fastPath: PatternClassRunMatcher?) {
+        self.captureGroupCount = captureGroupCount
+        self.program = program
+        self.fastPath = fastPath
+    }
+}
+
+/// The result of searching a path.
 public enum PatternMatch: Sendable, Equatable {
     case noMatch
+    /// Byte offsets into the input; an empty range if group 1 matched the empty string.
     case matched(group: Range<Int>)
+    /// The pattern matched but group 1 took no part, e.g. `^/(a)?b` on `/b`.
     case matchedWithoutGroup
 }
+
+/// A pattern the engine does not accept.
 public struct PatternSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong and what to write instead.
     public var message: String
+    /// Where the problem is, in Unicode scalars from the start of the pattern (characters, for
+    /// ASCII patterns).
     public var offset: Int
+
     public var description: String { "\(message) (at offset \(offset))" }
 }
