@@ -95,7 +95,7 @@ public struct ShardRouter: Sendable {
 }
 
 /// One service's compiled routing state.
-struct RoutedService: Sendable {
+final class RoutedService: Sendable {
     let index: Int
     let name: String
     let key: KeySource
