@@ -48,6 +48,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore"]),
+        // Runs the built `shardline` binary: the exact output shapes scripts rely on.
+        .testTarget(name: "ShardlineCLITests", dependencies: ["shardline"]),
         .testTarget(
             name: "ShardlineSidecarTests",
             dependencies: [

@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+
+/// Runs `shardline` as a user or a script would and checks exit codes and output shapes.
+@Suite("shardline CLI")
+struct CLITests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var jsonLines: [[String: Any]] {
+            stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+    }
+
+    static let binary: URL = {
+        if let path = ProcessInfo.processInfo.environment["SHARDLINE_BIN"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        // `swift test` builds the executable this target depends on next to the test bundle.
+        return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("shardline")
+    }()
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func shardline(_ arguments: String...) throws -> Run {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = Self.repositoryRoot
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func temporaryFile(_ contents: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shardline-cli-\(UUID().uuidString).yaml").path
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func routeJSONHasTheDocumentedFieldsAndAgreesWithTheVectors() throws {
+        let run = try shardline("route", "--json", "/users/alice/profile", "/users/al%69ce/x", "http://cache/c/session-42")
+        #expect(run.status == 0)
+        let lines = run.jsonLines
+        #expect(lines.count == 3)
+        for line in lines {
+            for field in ["service", "key", "shard", "address", "algorithm"] {
+                #expect(line[field] != nil, "missing \(field) in \(line)")
+            }
+        }
+        #expect(lines[0]["key"] as? String == "alice")
+        #expect(lines[0]["shard"] as? Int == lines[1]["shard"] as? Int)
+        #expect(lines[0]["address"] as? String == "users-\(lines[0]["shard"] as? Int ?? -1).users.default.svc.cluster.local:8080")
+        #expect(lines[2]["service"] as? String == "cache")
+        #expect(lines[2]["algorithm"] as? String == "nginx-ketama")
+    }
+
+    @Test func routeRejectedPathsGetAnErrorObjectAndExitTwo() throws {
+        let run = try shardline("route", "--json", "--host", "cache", "/c/ok", "/not-a-cache-path")
+        #expect(run.status == 2)
+        let lines = run.jsonLines
+        #expect(lines.count == 2)
+        #expect(lines[0]["error"] == nil)
+        #expect(lines[1]["error"] as? String == "no_shard_key")
+        #expect(lines[1]["status"] as? Int == 400)
+    }
+
+    @Test func routeHumanOutputNamesShardAndPod() throws {
+        let run = try shardline("route", "/users/bob/settings")
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("/users/bob/settings -> users shard "))
+        #expect(run.stdout.contains(".users.default.svc.cluster.local:8080"))
+        #expect(run.stdout.contains("key \"bob\""))
+    }
+
+    @Test func routeByHeader() throws {
+        let run = try shardline("route", "--json", "--host", "sessions", "--header", "X-Session-ID=abc", "/login")
+        #expect(run.status == 0)
+        #expect(run.jsonLines.first?["key"] as? String == "abc")
+    }
+
+    @Test func planJSONShape() throws {
+        let run = try shardline("plan", "--replicas", "4", "--service", "users", "--sample", "20000", "--json")
+        #expect(run.status == 0)
+        let plan = try #require(run.jsonLines.first)
+        #expect(plan["from"] as? Int == 3)
+        #expect(plan["to"] as? Int == 4)
+        #expect(plan["keys"] as? Int == 20000)
+        let fraction = try #require(plan["moved_fraction"] as? Double)
+        let optimal = try #require(plan["optimal_fraction"] as? Double)
+        #expect(optimal == 0.25)
+        #expect(abs(fraction - optimal) < 0.02, "jump should move about 1/4 of the keys, moved \(fraction)")
+        let moves = try #require(plan["moves"] as? [[String: Int]])
+        // Jump only moves keys onto the new shard when growing.
+        #expect(moves.allSatisfy { $0["to"] == 3 })
+        #expect(moves.reduce(0) { $0 + ($1["keys"] ?? 0) } == plan["moved"] as? Int)
+    }
+
+    @Test func planWithAKeysFile() throws {
+        let keys = try temporaryFile((0..<1000).map { "user-\($0)" }.joined(separator: "\n"))
+        let run = try shardline("plan", "--service", "cache", "--replicas", "3", "--keys", keys, "--json")
+        #expect(run.status == 0)
+        #expect(run.jsonLines.first?["keys"] as? Int == 1000)
+        #expect(run.jsonLines.first?["algorithm"] as? String == "nginx-ketama")
+    }
+
+    @Test func planNeedsAServiceWhenThereAreSeveral() throws {
+        let run = try shardline("plan", "--replicas", "4")
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("choose one with --service"))
+    }
+
+    @Test func validateGoodAndBad() throws {
+        let good = try shardline("validate", "sdk/examples/shardline.yaml")
+        #expect(good.status == 0)
+        #expect(good.stdout.hasPrefix("OK: "))
+        #expect(good.stdout.split(separator: "\n").count == 1)
+
+        let bad = try temporaryFile("services:\n  - name: users\n    hosts: [users]\n    pattern: '^/users/([^/]+'\n    endpoints: ['h:1']\n    replica: 3\n")
+        let run = try shardline("validate", bad)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("services[0].pattern (line 4)"))
+        #expect(run.stderr.contains("services[0].replica (line 6): unknown field 'replica'"))
+
+        let json = try shardline("validate", "--json", bad)
+        #expect(json.status == 1)
+        let errors = try #require(json.jsonLines.first?["errors"] as? [[String: Any]])
+        #expect(errors.count == 2)
+        #expect(Set(errors.compactMap { $0["field"] as? String }) == ["services[0].pattern", "services[0].replica"])
+    }
+
+    @Test func badArgumentsSayWhatToDo() throws {
+        let missing = try shardline("validate", "/nonexistent/config.yaml")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot read config file '/nonexistent/config.yaml'"))
+        let noPaths = try shardline("route")
+        #expect(noPaths.status != 0)
+        #expect(noPaths.stderr.contains("path"))
+        let badReplicas = try shardline("plan", "--service", "users", "--replicas", "0")
+        #expect(badReplicas.status != 0)
+        #expect(badReplicas.stderr.contains("--replicas must be in 1...10000"))
+    }
+}
