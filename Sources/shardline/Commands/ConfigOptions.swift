@@ -9,21 +9,25 @@ struct ConfigOptions: ParsableArguments {
     var config: String?
 
     func load() throws -> ShardlineConfig {
-        try ConfigFile.load(path: config)
+        try ConfigSource.load(path: config)
     }
 }
 
-enum ConfigFile {
+enum ConfigSource {
     /// Loads and validates `path`, or the embedded example when nil.
     static func load(path: String?) throws -> ShardlineConfig {
         guard let path else {
             return try ConfigLoader.load(yaml: ShardlineConfig.exampleYAML, source: "<embedded example>")
         }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw CLIError("cannot read config file '\(path)': \((error as NSError).localizedDescription)")
+        // FileHandle rather than String(contentsOfFile:), so `--config <(kubectl get cm ...)`
+        // (a pipe) works too.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+            throw CLIError("cannot read config file '\(path)': \(reason)")
+        }
+        defer { try? handle.close() }
+        guard let text = String(data: handle.readDataToEndOfFile(), encoding: .utf8) else {
+            throw CLIError("cannot read config file '\(path)': not UTF-8 text")
         }
         return try ConfigLoader.load(yaml: text, source: path)
     }

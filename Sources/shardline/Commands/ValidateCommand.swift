@@ -25,7 +25,7 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let loaded: ShardlineConfig
         do {
-            loaded = try ConfigFile.load(path: config)
+            loaded = try ConfigSource.load(path: config)
         } catch let error as ConfigError {
             if json {
                 printJSON(.object([
