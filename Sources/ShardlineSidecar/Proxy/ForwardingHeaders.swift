@@ -1,0 +1,110 @@
+import NIOHTTP1
+
+/// The header rewrite a forwarding proxy owes both sides (RFC 9110 7.6): hop-by-hop headers
+/// describe one connection and end here; the request gains `X-Forwarded-For`,
+/// `X-Forwarded-Proto` and `Via`; both directions say which shard answered. Everything else,
+/// `traceparent` included, passes unchanged and in order.
+///
+/// Pure: headers in, headers out, so every rule has a unit test without sockets.
+enum ForwardingHeaders {
+    /// Always connection-specific (RFC 9110 7.6.1, plus the de-facto `Proxy-Connection`).
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+    ]
+
+    /// Never removed even when `Connection` names them: dropping them would change what the
+    /// request means (`Host`) or how its body is framed (`Content-Length`).
+    static let protected: Set<String> = ["host", "content-length"]
+
+    static let shardHeader = "x-shardline-shard"
+    static let via = "1.1 shardline"
+
+    /// The lowercased tokens of every `Connection` header (`Connection: close, Upgrade` -> `[close, upgrade]`).
+    static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
+        var tokens = Set<String>()
+        for value in headers[canonicalForm: "connection"] {
+            let token = trimmed(value).lowercased()
+            if !token.isEmpty { tokens.insert(token) }
+        }
+        return tokens
+    }
+
+    /// A protocol upgrade (RFC 9110 7.8) needs both an `Upgrade` header and `upgrade` among the
+    /// `Connection` tokens; either alone is not one.
+    static func isUpgrade(_ headers: HTTPHeaders) -> Bool {
+        headers.contains(name: "upgrade") && connectionTokens(headers).contains("upgrade")
+    }
+
+    /// Whether the message body is chunked on the wire, which the codec must recreate on the
+    /// other side because `Transfer-Encoding` itself is hop-by-hop.
+    static func isChunked(_ headers: HTTPHeaders) -> Bool {
+        headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+    }
+
+    /// The headers sent to the shard.
+    /// - Parameters:
+    ///   - authority: the authority of an absolute-form target; it replaces `Host` (RFC 9112 3.2.2).
+    ///   - clientAddress: the downstream peer's IP, appended to `X-Forwarded-For`.
+    ///   - upgrade: keep `Upgrade` and send `Connection: upgrade` (the request asks for an upgrade).
+    static func upstreamRequest(
+        _ headers: HTTPHeaders, authority: String?, clientAddress: String?, shard: Int, upgrade: Bool
+    ) -> HTTPHeaders {
+        let chunked = isChunked(headers)
+        var out = removingHopByHop(headers, keepUpgrade: upgrade)
+        if let authority {
+            out.replaceOrAdd(name: "host", value: authority)
+        }
+        if let clientAddress {
+            let prior = out[canonicalForm: "x-forwarded-for"]
+            out.remove(name: "x-forwarded-for")
+            out.add(name: "x-forwarded-for", value: (prior + [Substring(clientAddress)]).joined(separator: ", "))
+        }
+        out.replaceOrAdd(name: "x-forwarded-proto", value: "http")
+        out.add(name: "via", value: via)
+        out.replaceOrAdd(name: shardHeader, value: String(shard))
+        if chunked && !out.contains(name: "content-length") {
+            out.add(name: "transfer-encoding", value: "chunked")
+        }
+        return out
+    }
+
+    /// The headers sent back to the client. The codec adds framing (`Transfer-Encoding: chunked`
+    /// or none) itself; `close` asks the client to open a new connection for its next request.
+    static func downstreamResponse(_ headers: HTTPHeaders, shard: Int, upgrade: Bool, close: Bool) -> HTTPHeaders {
+        var out = removingHopByHop(headers, keepUpgrade: upgrade)
+        out.add(name: "via", value: via)
+        out.replaceOrAdd(name: shardHeader, value: String(shard))
+        if close && !upgrade {
+            out.add(name: "connection", value: "close")
+        }
+        return out
+    }
+
+    static func trimmed(_ value: Substring) -> Substring {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let start = value.firstIndex(where: { !isSpace($0) }), let end = value.lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return value[start...end]
+    }
+
+    private static func removingHopByHop(_ headers: HTTPHeaders, keepUpgrade: Bool) -> HTTPHeaders {
+        var named = connectionTokens(headers)
+        named.subtract(protected)
+        var out = HTTPHeaders()
+        out.reserveCapacity(headers.count + 4)
+        for (name, value) in headers {
+            let lower = name.lowercased()
+            if keepUpgrade && lower == "upgrade" {
+                out.add(name: name, value: value)
+                continue
+            }
+            if hopByHop.contains(lower) || named.contains(lower) { continue }
+            out.add(name: name, value: value)
+        }
+        if keepUpgrade {
+            out.add(name: "connection", value: "upgrade")
+        }
+        return out
+    }
+}

@@ -1,0 +1,133 @@
+import NIOCore
+import NIOHTTP1
+import ShardlineCore
+
+/// An answer the proxy gives itself instead of a shard: always a short JSON object with an
+/// `error` code a program can switch on and a `message` a person can act on.
+struct LocalResponse: Sendable {
+    let status: HTTPResponseStatus
+    let body: JSONValue
+
+    init(status: HTTPResponseStatus, error: String, message: String, extra: [(String, JSONValue)] = []) {
+        self.status = status
+        self.body = .object([("error", .string(error)), ("message", .string(message))] + extra)
+    }
+
+    init(routeError: RouteError) {
+        self.status = HTTPResponseStatus(statusCode: routeError.httpStatus)
+        self.body = routeError.json
+    }
+
+    static func badRequest(_ message: String) -> LocalResponse {
+        LocalResponse(status: .badRequest, error: "bad_request", message: message)
+    }
+
+    static func headersTooLarge(limit: Int) -> LocalResponse {
+        LocalResponse(
+            status: .requestHeaderFieldsTooLarge, error: "headers_too_large",
+            message: "the request head is larger than \(limit) bytes (sidecar.maxHeaderBytes)"
+        )
+    }
+
+    static func uriTooLong(limit: Int) -> LocalResponse {
+        LocalResponse(
+            status: .uriTooLong, error: "uri_too_long",
+            message: "the request target is longer than the \(limit) bytes a request head may have (sidecar.maxHeaderBytes)"
+        )
+    }
+
+    static func requestTimeout(after timeout: Duration) -> LocalResponse {
+        LocalResponse(
+            status: .requestTimeout, error: "request_timeout",
+            message: "the request head did not arrive within \(LocalResponse.describe(timeout)) (sidecar.requestHeaderTimeout)"
+        )
+    }
+
+    static func unsupportedTransferCoding(_ codings: String) -> LocalResponse {
+        LocalResponse(
+            status: .notImplemented, error: "unsupported_transfer_coding",
+            message: "Transfer-Encoding '\(codings)' is not supported; send the body with Content-Length or 'chunked' alone"
+        )
+    }
+
+    static let connectNotAllowed = LocalResponse(
+        status: .methodNotAllowed, error: "method_not_allowed",
+        message: "CONNECT is not supported: the sidecar forwards HTTP requests to configured shards only"
+    )
+
+    /// The shard could not be reached, or is failed fast after repeated failures.
+    static func shardUnavailable(_ target: ShardTarget, reason: String) -> LocalResponse {
+        LocalResponse(status: .serviceUnavailable, error: "shard_unavailable", message: reason, extra: target.jsonFields)
+    }
+
+    /// Every connection to the shard is busy and the queue for one is full or waited too long.
+    static func shardOverloaded(_ target: ShardTarget, reason: String) -> LocalResponse {
+        LocalResponse(status: .serviceUnavailable, error: "shard_overloaded", message: reason, extra: target.jsonFields)
+    }
+
+    static func connectionLost(_ target: ShardTarget) -> LocalResponse {
+        LocalResponse(
+            status: .badGateway, error: "upstream_connection_lost",
+            message: "the shard closed the connection before answering", extra: target.jsonFields
+        )
+    }
+
+    static func switchedUnasked(_ target: ShardTarget) -> LocalResponse {
+        LocalResponse(
+            status: .badGateway, error: "upstream_protocol_error",
+            message: "the shard answered 101 Switching Protocols to a request that asked for no upgrade", extra: target.jsonFields
+        )
+    }
+
+    static func responseTimeout(_ target: ShardTarget, after timeout: Duration) -> LocalResponse {
+        LocalResponse(
+            status: .gatewayTimeout, error: "upstream_timeout",
+            message: "the shard did not answer within \(LocalResponse.describe(timeout)) (sidecar.responseHeaderTimeout)",
+            extra: target.jsonFields
+        )
+    }
+
+    /// `250ms`, `10s`: how the config file writes durations.
+    static func describe(_ duration: Duration) -> String {
+        let millis = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        return millis % 1000 == 0 ? "\(millis / 1000)s" : "\(millis)ms"
+    }
+
+    func bodyBuffer(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 160)
+        buffer.writeString(body.serialized())
+        buffer.writeStaticString("\n")
+        return buffer
+    }
+
+    func head(version: HTTPVersion, close: Bool, bodyLength: Int, shard: Int? = nil) -> HTTPResponseHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(5)
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(bodyLength))
+        if let shard { headers.add(name: ForwardingHeaders.shardHeader, value: String(shard)) }
+        if close { headers.add(name: "connection", value: "close") }
+        return HTTPResponseHead(version: version, status: status, headers: headers)
+    }
+
+    /// The whole response as bytes, for a handler that sits below the HTTP codec.
+    func wireBytes(allocator: ByteBufferAllocator) -> ByteBuffer {
+        let body = bodyBuffer(allocator: allocator)
+        var buffer = allocator.buffer(capacity: body.readableBytes + 128)
+        buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+        buffer.writeString("content-type: application/json\r\ncontent-length: \(body.readableBytes)\r\nconnection: close\r\n\r\n")
+        buffer.writeImmutableBuffer(body)
+        return buffer
+    }
+}
+
+/// Which shard a request was routed to, for error bodies, metrics and logs.
+struct ShardTarget: Sendable {
+    let service: String
+    let shard: Int
+    let address: PodAddress
+
+    var jsonFields: [(String, JSONValue)] {
+        [("service", .string(service)), ("shard", .int(shard)), ("address", .string(address.description))]
+    }
+}

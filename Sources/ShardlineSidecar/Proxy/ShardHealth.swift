@@ -1,0 +1,53 @@
+import ShardlineCore
+import Synchronization
+
+/// The outlier state of every shard address, shared by all event loops so a shard that one
+/// connection found dead is failed fast for all of them. Keyed by address, not by service and
+/// ordinal: a reload that moves an ordinal to a new address starts it healthy.
+final class ShardHealth: Sendable {
+    private let settings: OutlierDetector.Settings
+    private let detectors = Mutex<[PodAddress: OutlierDetector]>([:])
+
+    init(settings: OutlierSettings) {
+        self.settings = OutlierDetector.Settings(settings)
+    }
+
+    func admit(_ address: PodAddress, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Admission {
+        detectors.withLock { detectors in
+            guard var detector = detectors[address] else { return .allow }
+            let admission = detector.admit(at: now)
+            detectors[address] = detector
+            return admission
+        }
+    }
+
+    func recordSuccess(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Transition {
+        detectors.withLock { detectors in
+            // Healthy shards with no failures are not stored: the common path stays a lookup miss.
+            guard var detector = detectors[address] else { return .none }
+            let transition = detector.recordSuccess(probe: probe, at: now)
+            if detector.state == .healthy(failures: 0) {
+                detectors[address] = nil
+            } else {
+                detectors[address] = detector
+            }
+            return transition
+        }
+    }
+
+    func recordFailure(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Transition {
+        detectors.withLock { detectors in
+            var detector = detectors[address] ?? OutlierDetector(settings: settings)
+            let transition = detector.recordFailure(probe: probe, at: now)
+            detectors[address] = detector
+            return transition
+        }
+    }
+
+    func recordAbandoned(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) {
+        guard probe else { return }
+        detectors.withLock { detectors in
+            detectors[address]?.recordAbandoned(probe: probe, at: now)
+        }
+    }
+}

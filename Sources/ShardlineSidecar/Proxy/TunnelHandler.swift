@@ -1,0 +1,81 @@
+import NIOCore
+
+/// One end of a byte tunnel between the client's connection and the shard's after a protocol
+/// upgrade (`101 Switching Protocols`): what one side reads the other writes. A side is read
+/// only while its partner can take more, so a fast sender cannot fill the proxy's memory; when
+/// either side closes, so does the other.
+final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var partner: TunnelHandler?
+    private var context: ChannelHandlerContext?
+    private var readPending = false
+
+    /// Two ends, to be added one to each channel (both on the same event loop).
+    static func pair() -> (TunnelHandler, TunnelHandler) {
+        let first = TunnelHandler()
+        let second = TunnelHandler()
+        first.partner = second
+        second.partner = first
+        return (first, second)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        partner = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        partner?.context?.write(data, promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        partner?.context?.flush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        partner?.context?.close(promise: nil)
+        partner = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A drain does not cut a tunnel short: the drain timeout closes what is still open.
+        if event is ChannelShouldQuiesceEvent { return }
+        if case ChannelEvent.inputClosed = event {
+            // The client is done sending; the shard may still answer.
+            partner?.context?.close(mode: .output, promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { partner?.resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let partnerContext = partner?.context, !partnerContext.channel.isWritable {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func resumeReading() {
+        guard readPending, let context else { return }
+        readPending = false
+        context.read()
+    }
+}

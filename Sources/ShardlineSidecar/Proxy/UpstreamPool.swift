@@ -1,0 +1,215 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ShardlineCore
+
+/// Carries out `ConnectionPoolStateMachine` for one shard address on one event loop: opens
+/// connections, runs the idle and wait timers, and hands connections to the exchanges that asked.
+/// Confined to its event loop, so it needs no locks.
+final class UpstreamPool {
+    typealias LeaseID = ConnectionPoolStateMachine.RequestID
+    typealias LeaseCallback = (Result<UpstreamConnection, LeaseError>) -> Void
+
+    struct LeaseError: Error {
+        let failure: ConnectionPoolStateMachine.Failure
+        /// Why, in words (the connect error for `connectFailed`).
+        let reason: String
+    }
+
+    let address: PodAddress
+    private let eventLoop: any EventLoop
+    private let connector: UpstreamConnector
+    private let idleTimeout: TimeAmount
+    private let waitTimeout: TimeAmount
+    private var state: ConnectionPoolStateMachine
+    private var connections: [UpstreamConnection.ID: UpstreamConnection] = [:]
+    private var idleTimers: [UpstreamConnection.ID: Scheduled<Void>] = [:]
+    private var waiters: [LeaseID: (callback: LeaseCallback, timer: Scheduled<Void>?)] = [:]
+    private var nextLeaseID = 0
+    private var lastConnectError = ""
+
+    init(
+        address: PodAddress, eventLoop: any EventLoop, limits: ConnectionPoolStateMachine.Limits,
+        connector: UpstreamConnector, idleTimeout: Duration, waitTimeout: Duration
+    ) {
+        self.address = address
+        self.eventLoop = eventLoop
+        self.connector = connector
+        self.idleTimeout = TimeAmount(idleTimeout)
+        self.waitTimeout = TimeAmount(waitTimeout)
+        self.state = ConnectionPoolStateMachine(limits: limits)
+    }
+
+    /// Asks for a connection; `callback` runs exactly once, possibly before this returns.
+    @discardableResult
+    func lease(_ callback: @escaping LeaseCallback) -> LeaseID {
+        let id = nextLeaseID
+        nextLeaseID += 1
+        waiters[id] = (callback, nil)
+        run(state.leaseRequested(id))
+        return id
+    }
+
+    /// The requester went away; its callback will not run.
+    func cancel(_ id: LeaseID) {
+        guard let waiter = waiters.removeValue(forKey: id) else { return }
+        waiter.timer?.cancel()
+        state.requestCancelled(id)
+    }
+
+    func release(_ connection: UpstreamConnection, reusable: Bool) {
+        connection.handler.delegate = nil
+        run(state.connectionReleased(connection.id, reusable: reusable && connection.channel.isActive))
+    }
+
+    /// The connection leaves the pool for good without being closed (it now tunnels an upgraded
+    /// protocol).
+    func detach(_ connection: UpstreamConnection) {
+        connection.handler.delegate = nil
+        connection.handler.onClose = nil
+        connections[connection.id] = nil
+        run(state.connectionClosed(connection.id))
+    }
+
+    func shutdown() {
+        run(state.shutdown())
+    }
+
+    var isEmpty: Bool { state.isEmpty }
+
+    private func run(_ actions: [ConnectionPoolStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .lease(let connectionID, let leaseID):
+                idleTimers.removeValue(forKey: connectionID)?.cancel()
+                guard let waiter = waiters.removeValue(forKey: leaseID) else { continue }
+                waiter.timer?.cancel()
+                if let connection = connections[connectionID] {
+                    waiter.callback(.success(connection))
+                } else {
+                    waiter.callback(.failure(LeaseError(failure: .connectFailed, reason: "the connection to \(address) closed before use")))
+                }
+            case .connect(let connectionID):
+                connect(connectionID)
+            case .enqueue(let leaseID):
+                let timer = eventLoop.assumeIsolated().scheduleTask(in: waitTimeout) { [self] in
+                    run(state.waitTimedOut(leaseID))
+                }
+                waiters[leaseID]?.timer = timer
+            case .park(let connectionID):
+                idleTimers[connectionID] = eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [self] in
+                    run(state.idleTimeoutFired(connectionID))
+                }
+            case .close(let connectionID):
+                idleTimers.removeValue(forKey: connectionID)?.cancel()
+                if let connection = connections.removeValue(forKey: connectionID) {
+                    connection.handler.onClose = nil
+                    connection.channel.close(promise: nil)
+                }
+            case .fail(let leaseID, let failure):
+                guard let waiter = waiters.removeValue(forKey: leaseID) else { continue }
+                waiter.timer?.cancel()
+                waiter.callback(.failure(LeaseError(failure: failure, reason: describe(failure))))
+            }
+        }
+    }
+
+    private func connect(_ connectionID: UpstreamConnection.ID) {
+        connector.connect(to: address, on: eventLoop).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(let (channel, handler)):
+                let connection = UpstreamConnection(id: connectionID, channel: channel, handler: handler, pool: self)
+                handler.connection = connection
+                handler.onClose = { [weak self] in self?.connectionClosed(connectionID) }
+                connections[connectionID] = connection
+                if !channel.isActive {
+                    connectionClosed(connectionID)
+                    return
+                }
+                run(state.connectionEstablished(connectionID))
+            case .failure(let error):
+                lastConnectError = "\(error)"
+                run(state.connectionFailed(connectionID))
+            }
+        }
+    }
+
+    private func connectionClosed(_ connectionID: UpstreamConnection.ID) {
+        idleTimers.removeValue(forKey: connectionID)?.cancel()
+        connections[connectionID] = nil
+        run(state.connectionClosed(connectionID))
+    }
+
+    private func describe(_ failure: ConnectionPoolStateMachine.Failure) -> String {
+        switch failure {
+        case .connectFailed:
+            return lastConnectError.isEmpty ? "could not connect to \(address)" : lastConnectError
+        case .queueFull:
+            return "all \(state.limits.maxConnections) connections to \(address) are busy and \(state.limits.maxWaiters) requests are already waiting (sidecar.maxConnectionsPerShard)"
+        case .queueTimeout:
+            return "no connection to \(address) became free within \(LocalResponse.describe(Duration(waitTimeout))) (sidecar.maxConnectionsPerShard)"
+        case .shuttingDown:
+            return "the sidecar is shutting down"
+        }
+    }
+}
+
+/// Opens connections to shards: resolves the name through the shared cache (off the event loop),
+/// then connects, all within the connect timeout.
+struct UpstreamConnector: Sendable {
+    let addresses: ShardAddressCache
+    let connectTimeout: Duration
+    let metrics: SidecarMetrics
+
+    func connect(to pod: PodAddress, on eventLoop: any EventLoop) -> EventLoopFuture<(any Channel, UpstreamHandler)> {
+        let timeout = TimeAmount(connectTimeout)
+        let deadline = NIODeadline.now() + timeout
+        let promise = eventLoop.makePromise(of: (any Channel).self)
+        let timer = eventLoop.scheduleTask(deadline: deadline) {
+            promise.fail(UpstreamConnectError(message: "no connection to \(pod) within \(LocalResponse.describe(connectTimeout)) (sidecar.connectTimeout)"))
+        }
+        let addresses = self.addresses
+        let metrics = self.metrics
+        addresses.address(of: pod, on: eventLoop).flatMap { socketAddress -> EventLoopFuture<any Channel> in
+            let remaining = max(deadline - .now(), .milliseconds(1))
+            return ClientBootstrap(group: eventLoop)
+                .connectTimeout(remaining)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        let encoder = HTTPRequestEncoder()
+                        let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
+                        try sync.addHandlers([encoder, ByteToMessageHandler(decoder), UpstreamHandler()])
+                    }
+                }
+                .connect(to: socketAddress)
+                .flatMapErrorThrowing { error in
+                    addresses.invalidate(pod)
+                    throw UpstreamConnectError(message: "could not connect to \(pod) (\(socketAddress.ipAddress ?? "?")): \(UpstreamConnector.describe(error))")
+                }
+        }.whenComplete { result in
+            timer.cancel()
+            switch result {
+            case .success(let channel):
+                metrics.upstreamConnections.increment()
+                channel.closeFuture.whenComplete { _ in metrics.upstreamConnections.decrement() }
+                // Lost the race with the timeout: nobody will use this connection.
+                promise.futureResult.whenFailure { _ in channel.close(promise: nil) }
+                promise.succeed(channel)
+            case .failure(let error):
+                if !(error is UpstreamConnectError) { addresses.invalidate(pod) }
+                promise.fail(error is UpstreamConnectError ? error : UpstreamConnectError(message: "could not resolve \(pod.host): \(error)"))
+            }
+        }
+        return promise.futureResult.flatMapThrowing { channel in
+            (channel, try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self))
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? IOError { return error.description }
+        if case ChannelError.connectTimeout = error { return "connect timed out" }
+        return "\(error)"
+    }
+}

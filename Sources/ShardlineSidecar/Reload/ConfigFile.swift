@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One read of the config file: its text and what identifies this version of it.
+public struct ConfigFileSnapshot: Sendable, Equatable {
+    /// The path as configured (`/etc/shardline/config.yaml`), used in messages.
+    public var path: String
+    public var text: String
+    public var version: ConfigFileVersion
+}
+
+/// What the reloader compares between polls. Kubernetes updates a mounted ConfigMap by writing
+/// a new `..2026_11_25_...` directory and renaming the `..data` symlink onto it, so the file's
+/// resolved path changes on every update; the content hash also catches an in-place edit (a
+/// plain file, `kubectl cp`, an editor) where the path stays the same.
+public struct ConfigFileVersion: Sendable, Hashable, CustomStringConvertible {
+    /// The path with every symlink resolved.
+    public var resolvedPath: String
+    /// FNV-1a 64 of the bytes: stable across processes, unlike Swift's `Hasher`.
+    public var contentHash: UInt64
+
+    public var description: String {
+        let hex = String(contentHash, radix: 16)
+        return "\(resolvedPath)@" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// A config file that could not be read at all (as opposed to one that was read and is invalid).
+public struct ConfigFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+
+    public var description: String { "cannot read config file '\(path)': \(reason)" }
+}
+
+public enum ConfigFile {
+    /// ConfigMaps are limited to 1 MiB; anything far larger is not a Shardline config.
+    static let maximumBytes = 4 << 20
+
+    public static func read(path: String) throws(ConfigFileError) -> ConfigFileSnapshot {
+        guard let resolved = realpath(path, nil) else {
+            throw ConfigFileError(path: path, reason: errorText(errno))
+        }
+        let resolvedPath = String(cString: resolved)
+        free(resolved)
+
+        let descriptor = open(resolvedPath, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ConfigFileError(path: path, reason: errorText(errno)) }
+        defer { close(descriptor) }
+
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress!, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ConfigFileError(path: path, reason: errorText(errno))
+            }
+            bytes += chunk[0..<count]
+            if bytes.count > maximumBytes {
+                throw ConfigFileError(path: path, reason: "larger than \(maximumBytes >> 20) MiB; a Shardline config is a few KiB")
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigFileError(path: path, reason: "not valid UTF-8 text")
+        }
+        return ConfigFileSnapshot(
+            path: path, text: text,
+            version: ConfigFileVersion(resolvedPath: resolvedPath, contentHash: fnv1a64(bytes))
+        )
+    }
+
+    static func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return hash
+    }
+
+    private static func errorText(_ code: Int32) -> String {
+        guard let message = strerror(code) else { return "error \(code)" }
+        return String(cString: message)
+    }
+}
+
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(fd, buffer, count)
+    #elseif canImport(Musl)
+    return Musl.read(fd, buffer, count)
+    #else
+    return Darwin.read(fd, buffer, count)
+    #endif
+}

@@ -1,0 +1,108 @@
+import NIOCore
+import ShardlineCore
+import Testing
+@testable import ShardlineSidecar
+
+@Suite("Proxy malformed requests")
+struct ProxyMalformedRequestTests {
+    func withProxy(
+        adjust: (inout SidecarSettings) -> Void = { _ in },
+        _ body: (ProxyHarness, TestBackend) async throws -> Void
+    ) async throws {
+        let backends = try await startBackends(1)
+        let harness = try await ProxyHarness.start(yaml: ProxyHarness.usersYAML(endpoints: ["127.0.0.1:\(backends[0].port)"]), adjust: adjust)
+        try await body(harness, backends[0])
+        #expect(backends[0].requestCount == 0, "a refused request reached the shard")
+        try await harness.stop()
+        await stopBackends(backends)
+    }
+
+    /// Sends `request` raw; returns the answer once the proxy has closed the connection.
+    func exchange(_ request: String, port: Int) async throws -> String {
+        let raw = try await RawConnection.open(port: port)
+        try await raw.send(request)
+        #expect(await raw.waitUntilClosed(), "the proxy kept the connection open")
+        return raw.received
+    }
+
+    func expectJSONError(_ text: String, status: Int, error: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(text.statusCode == status, "\(text.prefix(200))", sourceLocation: sourceLocation)
+        #expect(text.lowercased().contains("content-type: application/json"), sourceLocation: sourceLocation)
+        #expect(text.httpBody.contains("\"error\":\"\(error)\""), "\(text.httpBody)", sourceLocation: sourceLocation)
+    }
+
+    @Test("a request that is not HTTP gets 400 and the connection is closed")
+    func malformed() async throws {
+        try await withProxy { harness, _ in
+            let text = try await exchange("GET /users/a/x HTTP/1.1\r\nHost users\r\n\r\n", port: harness.port)
+            expectJSONError(text, status: 400, error: "bad_request")
+            let garbage = try await exchange("\u{1}\u{2}\u{3} nonsense\r\n\r\n", port: harness.port)
+            expectJSONError(garbage, status: 400, error: "bad_request")
+        }
+    }
+
+    @Test("two Host headers are refused with 400")
+    func duplicateHost() async throws {
+        try await withProxy { harness, _ in
+            let text = try await exchange("GET /users/a/x HTTP/1.1\r\nHost: users\r\nHost: orders\r\n\r\n", port: harness.port)
+            expectJSONError(text, status: 400, error: "bad_request")
+        }
+    }
+
+    @Test("a head larger than maxHeaderBytes gets 431")
+    func headersTooLarge() async throws {
+        try await withProxy(adjust: { $0.maxHeaderBytes = 4096 }) { harness, _ in
+            let big = String(repeating: "v", count: 3000)
+            let text = try await exchange("GET /users/a/x HTTP/1.1\r\nHost: users\r\nX-One: \(big)\r\nX-Two: \(big)\r\n\r\n", port: harness.port)
+            expectJSONError(text, status: 431, error: "headers_too_large")
+        }
+    }
+
+    @Test("a request target longer than the head limit gets 414, not 431")
+    func uriTooLongForHead() async throws {
+        try await withProxy(adjust: { $0.maxHeaderBytes = 4096 }) { harness, _ in
+            let path = "/users/" + String(repeating: "a", count: 6000) + "/x"
+            let text = try await exchange("GET \(path) HTTP/1.1\r\nHost: users\r\n\r\n", port: harness.port)
+            expectJSONError(text, status: 414, error: "uri_too_long")
+        }
+    }
+
+    @Test("a target over the service's maxPathBytes gets the router's 414")
+    func pathTooLongForService() async throws {
+        try await withProxy { harness, _ in
+            let path = "/users/" + String(repeating: "a", count: 9000) + "/x"
+            let response = try await TestHTTPConnection.request(port: harness.port, path)
+            #expect(response.status == 414)
+            #expect(try response.json()["error"] as? String == "path_too_long")
+        }
+    }
+
+    @Test("a client that does not finish its head within requestHeaderTimeout gets 408 and is closed")
+    func slowHead() async throws {
+        try await withProxy(adjust: { $0.requestHeaderTimeout = .milliseconds(300) }) { harness, _ in
+            let raw = try await RawConnection.open(port: harness.port)
+            try await raw.send("GET /users/a/x HTTP/1.1\r\nHost: us")
+            #expect(await raw.waitUntilClosed(timeout: .seconds(5)))
+            expectJSONError(raw.received, status: 408, error: "request_timeout")
+        }
+    }
+
+    @Test("a connection that never sends a byte is closed after idleTimeout without an answer")
+    func silentConnection() async throws {
+        try await withProxy(adjust: { $0.idleTimeout = .milliseconds(300) }) { harness, _ in
+            let raw = try await RawConnection.open(port: harness.port)
+            #expect(await raw.waitUntilClosed(timeout: .seconds(5)))
+            #expect(raw.received.isEmpty)
+        }
+    }
+
+    @Test("a keep-alive connection idle past idleTimeout after a response is closed")
+    func idleKeepAlive() async throws {
+        try await withProxy(adjust: { $0.idleTimeout = .milliseconds(300) }) { harness, _ in
+            let raw = try await RawConnection.open(port: harness.port, sending: "GET /users/a/x HTTP/1.1\r\nHost: nowhere\r\n\r\n")
+            try await raw.read(until: { $0.hasSuffix("}\n") })
+            #expect(raw.received.statusCode == 404)
+            #expect(await raw.waitUntilClosed(timeout: .seconds(5)))
+        }
+    }
+}
