@@ -149,4 +149,18 @@ struct CLITests {
         #expect(badReplicas.status != 0)
         #expect(badReplicas.stderr.contains("--replicas must be in 1...10000"))
     }
+
+    /// The README's first command: three local shards, the real sidecar, every answer from the
+    /// predicted shard.
+    @Test func demoRoutesThroughTheRealSidecarToThePredictedShards() throws {
+        let run = try shardline("demo", "/users/alice/profile", "/users/oscar/x", "/users/bob/y", "/healthz")
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("4/4 requests reached the shard the core predicted"))
+        let rows = run.stdout.split(separator: "\n").filter { $0.hasPrefix("/") }
+        #expect(rows.count == 4)
+        #expect(rows.allSatisfy { $0.hasSuffix("200  ok") })
+        // Three shards exist and these keys cover more than one of them.
+        let answered = Set(rows.compactMap { row in row.range(of: "shard [0-9]+ +[0-9]{3}", options: .regularExpression).map { String(row[$0]) } })
+        #expect(answered.count > 1)
+    }
 }
