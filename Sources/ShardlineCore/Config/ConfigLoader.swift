@@ -288,7 +288,7 @@ struct ConfigReader {
                 fail("sidecar.outlier.maxEjection", outlier.value("maxEjection") ?? node, "must be at least baseEjection (\(ConfigDuration.format(settings.outlier.baseEjection)))")
             }
         }
-        if settings.listen == settings.admin {
+        if settings.listen == settings.admin && settings.listen.port != 0 {
             fail("sidecar.admin", fields.value("admin") ?? node, "the admin listener must differ from the traffic listener (\(settings.listen))")
         }
         return settings
