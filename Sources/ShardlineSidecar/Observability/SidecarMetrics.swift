@@ -1,9 +1,13 @@
 import Metrics
+import Synchronization
 
 /// The proxy's metrics, emitted through swift-metrics (the process bootstraps the Prometheus
 /// backend; without one they cost nothing). Names and labels are part of the sidecar's contract
 /// with dashboards, so they live here in one place.
-struct SidecarMetrics: Sendable {
+///
+/// Handles are made once per label set and kept: asking the backend for a handle costs a lock,
+/// label validation and a lookup, which is too much to pay on every request.
+final class SidecarMetrics: Sendable {
     static let requests = "shardline_requests_total"
     static let requestDuration = "shardline_request_duration_seconds"
     static let connectErrors = "shardline_upstream_connect_errors_total"
@@ -13,18 +17,43 @@ struct SidecarMetrics: Sendable {
     /// `service` and `shard` for a request that matched no service (or was refused before routing).
     static let unrouted = "none"
 
+    private struct RequestKey: Hashable {
+        var service: String
+        var shard: Int?
+        var status: Int
+    }
+
+    private struct Handles {
+        var requests: [RequestKey: Counter] = [:]
+        var durations: [String: Metrics.Timer] = [:]
+    }
+
     let downstreamConnections = Meter(label: SidecarMetrics.openConnections, dimensions: [("side", "downstream")])
     let upstreamConnections = Meter(label: SidecarMetrics.openConnections, dimensions: [("side", "upstream")])
+    private let handles = Mutex(Handles())
 
     /// One request answered, by a shard or by the proxy itself.
     func requestCompleted(service: String?, shard: Int?, status: Int, duration: Duration) {
         let service = service ?? Self.unrouted
-        Counter(label: Self.requests, dimensions: [
-            ("service", service), ("shard", shard.map(String.init) ?? Self.unrouted), ("status", String(status)),
-        ]).increment()
+        let (counter, timer) = handles.withLock { handles in
+            let key = RequestKey(service: service, shard: shard, status: status)
+            let counter = handles.requests[key] ?? {
+                let made = Counter(label: Self.requests, dimensions: [
+                    ("service", service), ("shard", shard.map(String.init) ?? Self.unrouted), ("status", String(status)),
+                ])
+                handles.requests[key] = made
+                return made
+            }()
+            let timer = handles.durations[service] ?? {
+                let made = Metrics.Timer(label: Self.requestDuration, dimensions: [("service", service)], preferredDisplayUnit: .seconds)
+                handles.durations[service] = made
+                return made
+            }()
+            return (counter, timer)
+        }
+        counter.increment()
         let (seconds, attoseconds) = duration.components
-        Metrics.Timer(label: Self.requestDuration, dimensions: [("service", service)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     func connectFailed(_ target: ShardTarget) {

@@ -51,6 +51,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// The client half-closed: it sends nothing more, so the connection closes after the current answer.
     private var inputClosed = false
     private var headReceivedAt = ContinuousClock.now
+    /// When the current request's response head is due (`sidecar.responseHeaderTimeout`).
+    private var responseDeadline: LazyDeadline?
 
     init(proxy: ProxyContext, servicePort: Int?, headWatcher: RequestHeadWatcher) {
         self.proxy = proxy
@@ -62,12 +64,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.responseDeadline = LazyDeadline(eventLoop: context.eventLoop) { [weak self] in self?.responseTimedOut() }
         self.pools = proxy.pools(on: context.eventLoop)
         self.clientAddress = context.channel.remoteAddress?.ipAddress
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        responseDeadline?.cancel()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -219,7 +223,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             request.requestEnded = true
             connection.handler.write(.end(trailers))
             connection.handler.flush()
-            if request.responseHead == nil { startResponseTimer(request, connection: connection, context: context) }
+            if request.responseHead == nil { responseDeadline?.set(after: TimeAmount(proxy.settings.responseHeaderTimeout)) }
         case .discarding:
             state = .idle
             resumeReadingIfHeld(context: context)
@@ -237,7 +241,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             let wait = max(until - .now, .zero)
             respondToRequest(
                 request,
-                .shardUnavailable(target, reason: "\(target.address) failed \(proxy.settings.outlier.consecutiveFailures) times in a row and is failed fast; it is tried again in \(LocalResponse.describe(Duration(TimeAmount(wait))))"),
+                .shardUnavailable(target, reason: "\(target.address) failed \(proxy.settings.outlier.consecutiveFailures) times in a row and is failed fast; it is tried again in \(LocalResponse.describe(wait))"),
                 context: context
             )
             return
@@ -290,7 +294,6 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     private func attach(_ request: ProxyRequest, to connection: UpstreamConnection, context: ChannelHandlerContext) {
         state = .forwarding(request, connection)
-        request.attempts += 1
         connection.handler.delegate = self
         connection.handler.write(.head(request.upstreamHead))
         for part in request.pendingBody {
@@ -300,7 +303,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         request.pendingBody.removeAll()
         if request.requestEnded {
             connection.handler.write(.end(request.trailers))
-            startResponseTimer(request, connection: connection, context: context)
+            responseDeadline?.set(after: TimeAmount(proxy.settings.responseHeaderTimeout))
         }
         connection.handler.flush()
         resumeReadingIfHeld(context: context)
@@ -337,7 +340,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             context.writeAndFlush(wrapOutboundOut(.head(relayed)), promise: nil)
             return
         }
-        request.cancelResponseTimer()
+        responseDeadline?.clear()
         recordTransportSuccess(request)
         if head.status == .switchingProtocols && !request.isUpgrade {
             // Switching protocols nobody asked for: the connection no longer speaks HTTP.
@@ -387,7 +390,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     func upstreamClosed(_ connection: UpstreamConnection) {
         guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
-        request.cancelResponseTimer()
+        responseDeadline?.clear()
         connection.pool.release(connection, reusable: false)
         guard request.responseHead == nil else {
             // Mid-response: the client has part of an answer that cannot be completed.
@@ -407,18 +410,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
     }
 
-    private func startResponseTimer(_ request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
-        request.cancelResponseTimer()
-        let timeout = proxy.settings.responseHeaderTimeout
-        request.responseTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) { [weak self] in
-            self?.responseTimedOut(request, connection: connection)
-        }
-    }
-
-    private func responseTimedOut(_ request: ProxyRequest, connection: UpstreamConnection) {
-        guard let context, case .forwarding(let current, let currentConnection) = state,
-              current === request, currentConnection === connection, request.responseHead == nil else { return }
-        request.responseTimer = nil
+    private func responseTimedOut() {
+        guard let context, case .forwarding(let request, let connection) = state, request.responseHead == nil else { return }
         connection.pool.release(connection, reusable: false)
         recordTransportFailure(request)
         _ = request.retry.attemptFailed(.responseTimeout)
@@ -482,7 +475,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     /// A local answer to a routed request (the shard could not be asked, or did not answer).
     private func respondToRequest(_ request: ProxyRequest, _ response: LocalResponse, close: Bool = false, context: ChannelHandlerContext) {
-        request.cancelResponseTimer()
+        responseDeadline?.clear()
         complete(request, status: Int(response.status.code))
         writeLocal(
             response, version: request.downstreamHead.version, shard: request.target.shard,
@@ -537,7 +530,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             proxy.health.recordAbandoned(request.target.address, probe: request.probe)
             if let status { complete(request, status: status) }
         case .forwarding(let request, let connection):
-            request.cancelResponseTimer()
+            responseDeadline?.clear()
             connection.pool.release(connection, reusable: false)
             if request.responseHead == nil { proxy.health.recordAbandoned(request.target.address, probe: request.probe) }
             if let status { complete(request, status: Int(request.responseHead?.status.code ?? UInt(status)), aborted: true) }
@@ -628,7 +621,6 @@ final class ProxyRequest {
     var retry: RetryState
     /// This request is the outlier detector's probe of an ejected shard.
     var probe = false
-    var attempts = 0
     /// Body parts read before a connection was leased; sent on attach.
     var pendingBody: [ByteBuffer] = []
     var requestEnded = false
@@ -638,7 +630,6 @@ final class ProxyRequest {
     var responseHead: HTTPResponseHead?
     var responseEnd: ContinuousClock.Instant?
     var closeAfterResponse = false
-    var responseTimer: Scheduled<Void>?
     var completed = false
 
     init(downstreamHead: HTTPRequestHead, plan: RequestDisposition.ForwardPlan, retry: RetryState) {
@@ -649,8 +640,4 @@ final class ProxyRequest {
         self.retry = retry
     }
 
-    func cancelResponseTimer() {
-        responseTimer?.cancel()
-        responseTimer = nil
-    }
 }

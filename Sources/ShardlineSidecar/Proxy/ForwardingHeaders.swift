@@ -20,11 +20,11 @@ enum ForwardingHeaders {
     static let via = "1.1 shardline"
 
     /// The lowercased tokens of every `Connection` header (`Connection: close, Upgrade` -> `[close, upgrade]`).
-    static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
-        var tokens = Set<String>()
+    static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
+        var tokens: [String] = []
         for value in headers[canonicalForm: "connection"] {
-            let token = trimmed(value).lowercased()
-            if !token.isEmpty { tokens.insert(token) }
+            let token = trimmed(value)
+            if !token.isEmpty { tokens.append(token.lowercased()) }
         }
         return tokens
     }
@@ -89,22 +89,42 @@ enum ForwardingHeaders {
     }
 
     private static func removingHopByHop(_ headers: HTTPHeaders, keepUpgrade: Bool) -> HTTPHeaders {
-        var named = connectionTokens(headers)
-        named.subtract(protected)
+        let named = connectionTokens(headers).filter { !protected.contains($0) }
         var out = HTTPHeaders()
         out.reserveCapacity(headers.count + 4)
         for (name, value) in headers {
-            let lower = name.lowercased()
-            if keepUpgrade && lower == "upgrade" {
+            if keepUpgrade && equalsIgnoringCase(name, "upgrade") {
                 out.add(name: name, value: value)
                 continue
             }
-            if hopByHop.contains(lower) || named.contains(lower) { continue }
+            if isHopByHop(name) || named.contains(where: { equalsIgnoringCase(name, $0) }) { continue }
             out.add(name: name, value: value)
         }
         if keepUpgrade {
             out.add(name: "connection", value: "upgrade")
         }
         return out
+    }
+
+    /// Whether `name` is one of `hopByHop`, compared without allocating (this runs for every
+    /// header of every message).
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: return equalsIgnoringCase(name, "te")
+        case 7: return equalsIgnoringCase(name, "trailer") || equalsIgnoringCase(name, "upgrade")
+        case 10: return equalsIgnoringCase(name, "connection") || equalsIgnoringCase(name, "keep-alive")
+        case 16: return equalsIgnoringCase(name, "proxy-connection")
+        case 17: return equalsIgnoringCase(name, "transfer-encoding")
+        default: return false
+        }
+    }
+
+    /// ASCII case-insensitive equality; `lowercase` must already be lowercase.
+    static func equalsIgnoringCase(_ name: String, _ lowercase: String) -> Bool {
+        name.utf8.count == lowercase.utf8.count && zip(name.utf8, lowercase.utf8).allSatisfy { pair in
+            let byte = pair.0
+            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            return folded == pair.1
+        }
     }
 }

@@ -36,7 +36,7 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     private let idleTimeout: TimeAmount
     private let headTimeoutSetting: Duration
     private var phase = Phase.waiting
-    private var timer: Scheduled<Void>?
+    private var deadline: LazyDeadline?
     private var context: ChannelHandlerContext?
 
     private let metrics: SidecarMetrics
@@ -57,22 +57,23 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { arm(idleTimeout, context: context) }
+        deadline = LazyDeadline(eventLoop: context.eventLoop) { [weak self] in self?.expired() }
+        if context.channel.isActive { deadline?.set(after: idleTimeout) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if timer == nil { arm(idleTimeout, context: context) }
+        deadline?.set(after: idleTimeout)
         context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        disarm()
+        deadline?.cancel()
         phase = .finished
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        deadline?.cancel()
         phase = .finished
         context.fireChannelInactive()
     }
@@ -81,7 +82,7 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         switch phase {
         case .waiting:
             phase = Self.measuringLine(unwrapInboundIn(data), after: 0)
-            arm(headTimeout, context: context)
+            deadline?.set(after: headTimeout)
         case .readingHead(let length, false):
             phase = Self.measuringLine(unwrapInboundIn(data), after: length)
         case .readingHead(_, true), .inRequest, .finished:
@@ -99,11 +100,11 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         case (_, .finished):
             break
         case (.headReceived, _):
-            disarm()
+            deadline?.clear()
             phase = .inRequest
         case (.responseCompleted, _):
             phase = .waiting
-            arm(idleTimeout, context: context)
+            deadline?.set(after: idleTimeout)
         }
         promise?.succeed()
     }
@@ -116,21 +117,8 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         return .readingHead(requestLine: length + view.count, lineEnded: false)
     }
 
-    private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
-        disarm()
-        let context = context
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-            timer = nil
-            expired(context: context)
-        }
-    }
-
-    private func disarm() {
-        timer?.cancel()
-        timer = nil
-    }
-
-    private func expired(context: ChannelHandlerContext) {
+    private func expired() {
+        guard let context else { return }
         switch phase {
         case .waiting:
             phase = .finished
@@ -147,7 +135,7 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     /// give (no request was decoded; or the request was a CONNECT, whose answers the encoder
     /// strips of their body).
     func respondAndClose(_ response: LocalResponse, context: ChannelHandlerContext) {
-        disarm()
+        deadline?.cancel()
         phase = .finished
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(response.wireBytes(allocator: context.channel.allocator))))
             .assumeIsolated().whenComplete { _ in context.close(promise: nil) }

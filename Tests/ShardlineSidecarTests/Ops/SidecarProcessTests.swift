@@ -24,7 +24,9 @@ extension Ops {
             let (listeners, admin) = try await process.waitUntilReady()
             let proxyPort = try #require(listeners.first)
 
-            let inFlight = Task { try await OpsHTTP.request(port: proxyPort, path: "/slow?ms=2000", host: "users") }
+            // Long enough that the drain is still waiting on it when /readyz is checked, even on a
+            // loaded CI machine.
+            let inFlight = Task { try await OpsHTTP.request(port: proxyPort, path: "/slow?ms=5000", host: "users") }
             try await eventually("the slow request reached the backend") { slow.requestCount == 1 }
             process.signal(SIGTERM)
 

@@ -136,3 +136,18 @@ extension OriginForm {
         self.target = target
     }
 }
+
+@Suite("Hop-by-hop names")
+struct HopByHopNameTests {
+    @Test("the allocation-free check agrees with the documented list, in any letter case")
+    func agreesWithList() {
+        for name in ForwardingHeaders.hopByHop {
+            #expect(ForwardingHeaders.isHopByHop(name))
+            #expect(ForwardingHeaders.isHopByHop(name.uppercased()))
+            #expect(ForwardingHeaders.isHopByHop(name.capitalized))
+        }
+        for name in ["host", "content-length", "te2", "trailers", "upgrade-insecure-requests", "x-connection", "keepalive", ""] {
+            #expect(!ForwardingHeaders.isHopByHop(name), "\(name)")
+        }
+    }
+}

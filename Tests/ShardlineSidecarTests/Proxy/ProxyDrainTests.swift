@@ -15,7 +15,8 @@ struct ProxyDrainTests {
         try await idle.send("GET /users/a/x HTTP/1.1\r\nHost: users\r\n\r\n")
         try await idle.read(until: { $0.hasSuffix("}") })
         let inFlight = Task { try await TestHTTPConnection.request(port: port, "/slow?ms=3000") }
-        while backends[0].requestCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        let inFlightClosing = Task { try await TestHTTPConnection.request(port: port, "/slow?ms=3000", headers: [("connection", "close")]) }
+        while backends[0].requestCount < 3 { try await Task.sleep(for: .milliseconds(5)) }
 
         await harness.beginShutdown()
         #expect(await idle.waitUntilClosed(timeout: .seconds(5)), "the idle connection stayed open")
@@ -26,6 +27,7 @@ struct ProxyDrainTests {
         let response = try await inFlight.value
         #expect(response.status == 200)
         #expect(response.header("connection") == "close")
+        #expect(try await inFlightClosing.value.status == 200)
         try await withTimeout(.seconds(5), "run() after the drain") { try await harness.finished() }
         await stopBackends(backends)
     }

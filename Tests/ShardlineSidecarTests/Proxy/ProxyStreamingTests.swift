@@ -137,7 +137,6 @@ struct ProxyStreamingTests {
             }
         }
         let growth = residentBytes() - before
-        print("RSSGROWTH upload \(growth >> 20) MiB")
         #expect(response.status == 200)
         #expect(try response.json()["bodyBytes"] as? Int == total)
         #expect(backends[0].bodyBytesReceived == total)
@@ -201,7 +200,6 @@ struct ProxyHTTPDetailTests {
             }
         }
         let growth = residentBytes() - before
-        print("RSSGROWTH download \(growth >> 20) MiB")
         #expect(received.status == 200)
         #expect(received.bytes == total)
         #expect(growth < 200 << 20, "resident memory grew by \(growth >> 20) MiB while 256 MiB streamed through")
