@@ -1,7 +1,7 @@
 /// Durations in config files are written as Go and Kubernetes write them: `250ms`, `1s`, `1.5s`,
 /// `2m`, `1h`, or combined (`1m30s`). A bare number is refused, since its unit would be a guess.
-enum ConfigDuration {
-    static func parse(_ text: String) -> Duration? {
+public enum ConfigDuration {
+    public static func parse(_ text: String) -> Duration? {
         var rest = Substring(text.trimmingSpaces())
         guard !rest.isEmpty else { return nil }
         var total: Duration = .zero
@@ -28,8 +28,9 @@ enum ConfigDuration {
         return total
     }
 
-    /// The shortest exact spelling in the same syntax, for `/config` and `validate --json`.
-    static func format(_ duration: Duration) -> String {
+    /// The shortest exact spelling in the same syntax, for `/config`, `validate --json` and
+    /// the sidecar's error messages.
+    public static func format(_ duration: Duration) -> String {
         let (seconds, attos) = duration.components
         let nanos = seconds * 1_000_000_000 + attos / 1_000_000_000
         if nanos % 1_000_000_000 == 0 { return "\(nanos / 1_000_000_000)s" }

@@ -241,7 +241,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             let wait = max(until - .now, .zero)
             respondToRequest(
                 request,
-                .shardUnavailable(target, reason: "\(target.address) failed \(proxy.settings.outlier.consecutiveFailures) times in a row and is failed fast; it is tried again in \(LocalResponse.describe(wait))"),
+                .shardUnavailable(target, reason: "\(target.address) failed \(proxy.settings.outlier.consecutiveFailures) times in a row and is failed fast; it is tried again in \(ConfigDuration.format(wait))"),
                 context: context
             )
             return
@@ -546,7 +546,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             proxy.metrics.shardEjected(request.target)
             proxy.logger.warning("shard ejected after repeated failures", metadata: [
                 "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
-                "upstream": .string(request.target.address.description), "ejection": .string(LocalResponse.describe(duration)),
+                "upstream": .string(request.target.address.description), "ejection": .string(ConfigDuration.format(duration)),
             ])
         }
     }

@@ -39,7 +39,7 @@ struct LocalResponse: Sendable {
     static func requestTimeout(after timeout: Duration) -> LocalResponse {
         LocalResponse(
             status: .requestTimeout, error: "request_timeout",
-            message: "the request head did not arrive within \(LocalResponse.describe(timeout)) (sidecar.requestHeaderTimeout)"
+            message: "the request head did not arrive within \(ConfigDuration.format(timeout)) (sidecar.requestHeaderTimeout)"
         )
     }
 
@@ -82,15 +82,9 @@ struct LocalResponse: Sendable {
     static func responseTimeout(_ target: ShardTarget, after timeout: Duration) -> LocalResponse {
         LocalResponse(
             status: .gatewayTimeout, error: "upstream_timeout",
-            message: "the shard did not answer within \(LocalResponse.describe(timeout)) (sidecar.responseHeaderTimeout)",
+            message: "the shard did not answer within \(ConfigDuration.format(timeout)) (sidecar.responseHeaderTimeout)",
             extra: target.jsonFields
         )
-    }
-
-    /// `250ms`, `10s`: how the config file writes durations.
-    static func describe(_ duration: Duration) -> String {
-        let millis = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        return millis % 1000 == 0 ? "\(millis / 1000)s" : "\(millis)ms"
     }
 
     func bodyBuffer(allocator: ByteBufferAllocator) -> ByteBuffer {

@@ -220,7 +220,7 @@ public final class ProxyServer: Service, Sendable {
         }
         if !drained {
             logger.warning("drain timeout reached; closed the connections still open", metadata: [
-                "drainTimeout": .string(LocalResponse.describe(settings.drainTimeout)),
+                "drainTimeout": .string(ConfigDuration.format(settings.drainTimeout)),
             ])
         }
     }

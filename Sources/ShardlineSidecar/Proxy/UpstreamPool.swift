@@ -147,7 +147,7 @@ final class UpstreamPool {
         case .queueFull:
             return "all \(state.limits.maxConnections) connections to \(address) are busy and \(state.limits.maxWaiters) requests are already waiting (sidecar.maxConnectionsPerShard)"
         case .queueTimeout:
-            return "no connection to \(address) became free within \(LocalResponse.describe(Duration(waitTimeout))) (sidecar.maxConnectionsPerShard)"
+            return "no connection to \(address) became free within \(ConfigDuration.format(Duration(waitTimeout))) (sidecar.maxConnectionsPerShard)"
         case .shuttingDown:
             return "the sidecar is shutting down"
         }
@@ -166,7 +166,7 @@ struct UpstreamConnector: Sendable {
         let deadline = NIODeadline.now() + timeout
         let promise = eventLoop.makePromise(of: (any Channel).self)
         let timer = eventLoop.scheduleTask(deadline: deadline) {
-            promise.fail(UpstreamConnectError(message: "no connection to \(pod) within \(LocalResponse.describe(connectTimeout)) (sidecar.connectTimeout)"))
+            promise.fail(UpstreamConnectError(message: "no connection to \(pod) within \(ConfigDuration.format(connectTimeout)) (sidecar.connectTimeout)"))
         }
         let addresses = self.addresses
         let metrics = self.metrics

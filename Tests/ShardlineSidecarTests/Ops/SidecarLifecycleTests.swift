@@ -170,6 +170,7 @@ extension Ops {
 
             // Workers stop at a flag, not by cancellation, so every request they start runs to its end.
             let stop = StopFlag()
+            let completed = CompletedRequests()
             let load = Task {
                 try await withThrowingTaskGroup(of: [String].self) { group in
                     for worker in 0..<4 {
@@ -182,6 +183,7 @@ extension Ops {
                                 } catch {
                                     outcomes.append("\(error)")
                                 }
+                                completed.count.add(1, ordering: .relaxed)
                                 index += 1
                             }
                             return outcomes
@@ -194,7 +196,9 @@ extension Ops {
                 let endpoints = (swap % 2 == 1 ? setB : setA).map(\.port)
                 try directory.update(yaml: OpsConfig.yaml(endpoints: endpoints))
                 try await eventually("generation \(swap + 1)") { running.generation == swap + 1 }
-                try await Task.sleep(for: .milliseconds(100))
+                // Requests must actually flow across every swap, however loaded the machine is.
+                let before = completed.count.load(ordering: .relaxed)
+                try await eventually("requests complete on generation \(swap + 1)") { completed.count.load(ordering: .relaxed) >= before + 8 }
             }
             stop.set()
             let outcomes = try await load.value
@@ -228,4 +232,9 @@ extension Ops {
             await slow.shutdown()
         }
     }
+}
+
+/// Requests finished by the load workers, read while they run.
+final class CompletedRequests: Sendable {
+    let count = Atomic<Int>(0)
 }
