@@ -43,7 +43,7 @@ public final class Sidecar: Sendable {
         let routerStore = RouterStore(ShardRouter(config: config))
         let proxy = ProxyServer(
             settings: config.sidecar, listeners: config.proxyListeners, routerStore: routerStore,
-            group: group, logger: logger
+            group: group, logger: logger, accessLogger: Logger(label: "shardline.access")
         )
         let readiness = SidecarReadiness(listenersBound: { proxy.isReady })
         let admin = AdminServer(

@@ -16,7 +16,7 @@ struct ConnectionPoolStateMachine: Sendable {
         var maxWaiters: Int
     }
 
-    enum Failure: Sendable, Equatable {
+    enum Failure: Sendable, Hashable {
         /// The connect this request waited on failed (or the connect timeout passed).
         case connectFailed
         /// Every connection is busy and `maxWaiters` requests are already queued.
@@ -26,7 +26,7 @@ struct ConnectionPoolStateMachine: Sendable {
         case shuttingDown
     }
 
-    enum Action: Sendable, Equatable {
+    enum Action: Sendable, Hashable {
         /// Hand `connection` to `request` (cancel the connection's idle timer and the request's wait timer).
         case lease(ConnectionID, to: RequestID)
         /// Open a connection with this id.
@@ -55,6 +55,8 @@ struct ConnectionPoolStateMachine: Sendable {
     private var nextConnectionID = 0
     private var connecting = 0
     private var isShutDown = false
+    /// The address left the config: serve who is waiting, keep nothing idle.
+    private var isRetired = false
 
     init(limits: Limits) {
         self.limits = Limits(
@@ -159,6 +161,17 @@ struct ConnectionPoolStateMachine: Sendable {
         return actions
     }
 
+    /// A reload removed this shard address. Requests already waiting or in flight finish (they
+    /// were routed on the old topology); idle connections close now, and every connection closes
+    /// when its exchange ends, so the pool empties and is dropped.
+    mutating func retire() -> [Action] {
+        isRetired = true
+        let actions = idle.map { Action.close($0) }
+        for connection in idle { connections[connection] = nil }
+        idle.removeAll()
+        return actions
+    }
+
     private mutating func handOut(_ connection: ConnectionID) -> [Action] {
         if isShutDown {
             connections[connection] = nil
@@ -168,7 +181,7 @@ struct ConnectionPoolStateMachine: Sendable {
             connections[connection] = .leased
             return [.lease(connection, to: waiters.removeFirst())]
         }
-        guard idle.count < limits.maxIdle else {
+        guard !isRetired, idle.count < limits.maxIdle else {
             connections[connection] = nil
             return [.close(connection)]
         }

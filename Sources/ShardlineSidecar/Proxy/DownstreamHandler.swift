@@ -178,8 +178,10 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             headWatcher.respondAndClose(.connectNotAllowed)
             return
         }
+        let snapshot = proxy.routerStore.current
+        pools?.follow(snapshot)
         let disposition = RequestDisposition(
-            head: head, router: proxy.routerStore.current.router, servicePort: servicePort,
+            head: head, router: snapshot.router, servicePort: servicePort,
             clientAddress: clientAddress, maxHeaderBytes: proxy.settings.maxHeaderBytes
         )
         switch disposition {
@@ -607,7 +609,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             metadata["upstream"] = .string(target.address.description)
         }
         if aborted { metadata["aborted"] = "true" }
-        proxy.logger.info("request", metadata: metadata)
+        proxy.accessLogger.info("request", metadata: metadata)
     }
 }
 

@@ -9,6 +9,9 @@ final class ProxyContext: Sendable {
     let settings: SidecarSettings
     let routerStore: RouterStore
     let logger: Logger
+    /// Access lines are asked for by `sidecar.accessLog`, not by the log level: they are written at
+    /// info whatever `logLevel` is, as nginx's `access_log` ignores `error_log`'s level.
+    let accessLogger: Logger
     let metrics: SidecarMetrics
     let health: ShardHealth
     let retryPolicy: RetryPolicy
@@ -16,14 +19,19 @@ final class ProxyContext: Sendable {
     /// One event loop's share of the per-shard limits.
     let poolLimits: ConnectionPoolStateMachine.Limits
     private let loopPools = Mutex<[ObjectIdentifier: (loop: any EventLoop, box: NIOLoopBoundBox<UpstreamPools?>)]>([:])
+    /// The newest router generation whose removed addresses were forgotten.
+    private let forgottenGeneration = Atomic<Int>(1)
 
     init(
         settings: SidecarSettings, routerStore: RouterStore, resolver: any ShardAddressResolver,
-        eventLoopCount: Int, logger: Logger
+        eventLoopCount: Int, logger: Logger, accessLogger: Logger
     ) {
         self.settings = settings
         self.routerStore = routerStore
         self.logger = logger
+        var accessLogger = accessLogger
+        accessLogger.logLevel = .info
+        self.accessLogger = accessLogger
         self.metrics = SidecarMetrics()
         self.health = ShardHealth(settings: settings.outlier)
         self.retryPolicy = RetryPolicy(maxRetries: settings.retries)
@@ -57,6 +65,23 @@ final class ProxyContext: Sendable {
         return pools
     }
 
+    /// A reload changed the topology: forget the cached DNS answers and outlier state of the
+    /// addresses it removed, once per generation whichever loop sees the generation first.
+    func forgetRemovedAddresses(_ snapshot: RouterStore.Snapshot) {
+        var seen = forgottenGeneration.load(ordering: .relaxed)
+        while seen < snapshot.generation {
+            let (exchanged, current) = forgottenGeneration.compareExchange(
+                expected: seen, desired: snapshot.generation, ordering: .relaxed
+            )
+            if exchanged {
+                connector.addresses.forget(keeping: snapshot.addresses)
+                health.forget(keeping: snapshot.addresses)
+                return
+            }
+            seen = current
+        }
+    }
+
     /// Closes idle upstream connections and fails waiters on every loop.
     func shutdownPools() async {
         let entries = loopPools.withLock { Array($0.values) }
@@ -73,6 +98,8 @@ final class UpstreamPools {
     private unowned let context: ProxyContext
     private var pools: [PodAddress: UpstreamPool] = [:]
     private var isShutDown = false
+    /// The router generation the pools follow.
+    private var generation = 1
 
     init(eventLoop: any EventLoop, context: ProxyContext) {
         self.eventLoop = eventLoop
@@ -92,6 +119,23 @@ final class UpstreamPools {
         pools[address] = pool
         return pool
     }
+
+    /// Called with each request's router snapshot. On a newer generation, pools of addresses it no
+    /// longer has are retired: dropped from here, their idle connections closed, their in-flight
+    /// exchanges left to finish. Without this, a sidecar reloaded through many topologies would keep
+    /// a pool, and possibly idle connections, for every address it ever used.
+    func follow(_ snapshot: RouterStore.Snapshot) {
+        guard snapshot.generation > generation else { return }
+        generation = snapshot.generation
+        for (address, pool) in pools where !snapshot.addresses.contains(address) {
+            pools[address] = nil
+            pool.retire()
+        }
+        context.forgetRemovedAddresses(snapshot)
+    }
+
+    /// The addresses that have a pool on this loop.
+    var addresses: Set<PodAddress> { Set(pools.keys) }
 
     func shutdown() {
         isShutDown = true

@@ -47,16 +47,21 @@ public final class ProxyServer: Service, Sendable {
     private let connections = DownstreamConnections()
     private let state = Mutex(State())
 
+    /// - Parameter accessLogger: where `sidecar.accessLog` lines go; nil uses `logger`.
     public convenience init(
-        settings: SidecarSettings, listeners: [ProxyListener], routerStore: RouterStore, group: any EventLoopGroup, logger: Logger
+        settings: SidecarSettings, listeners: [ProxyListener], routerStore: RouterStore, group: any EventLoopGroup,
+        logger: Logger, accessLogger: Logger? = nil
     ) {
-        self.init(settings: settings, listeners: listeners, routerStore: routerStore, group: group, logger: logger, resolver: nil)
+        self.init(
+            settings: settings, listeners: listeners, routerStore: routerStore, group: group,
+            logger: logger, accessLogger: accessLogger, resolver: nil
+        )
     }
 
     /// - Parameter resolver: how shard names become addresses; nil uses the system resolver.
     init(
         settings: SidecarSettings, listeners: [ProxyListener], routerStore: RouterStore, group: any EventLoopGroup,
-        logger: Logger, resolver: (any ShardAddressResolver)?
+        logger: Logger, accessLogger: Logger? = nil, resolver: (any ShardAddressResolver)?
     ) {
         let system = resolver == nil ? SystemAddressResolver() : nil
         self.settings = settings
@@ -68,7 +73,7 @@ public final class ProxyServer: Service, Sendable {
         for _ in group.makeIterator() { loops += 1 }
         self.context = ProxyContext(
             settings: settings, routerStore: routerStore, resolver: resolver ?? system!,
-            eventLoopCount: loops, logger: logger
+            eventLoopCount: loops, logger: logger, accessLogger: accessLogger ?? logger
         )
     }
 

@@ -116,6 +116,13 @@ final class ShardAddressCache: Sendable {
         }
     }
 
+    /// Drops the answers for every address not in `addresses` (a reload removed them).
+    func forget(keeping addresses: Set<PodAddress>) {
+        state.withLock { state in
+            state.entries = state.entries.filter { addresses.contains($0.key) }
+        }
+    }
+
     /// The connect to this address failed: look the name up again next time.
     func invalidate(_ pod: PodAddress) {
         _ = state.withLock { $0.entries.removeValue(forKey: pod) }

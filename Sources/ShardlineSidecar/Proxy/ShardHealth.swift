@@ -44,6 +44,14 @@ final class ShardHealth: Sendable {
         }
     }
 
+    /// Drops the state of every address not in `addresses` (a reload removed them; should one come
+    /// back, it starts healthy, as a new address does).
+    func forget(keeping addresses: Set<PodAddress>) {
+        detectors.withLock { detectors in
+            detectors = detectors.filter { addresses.contains($0.key) }
+        }
+    }
+
     func recordAbandoned(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) {
         guard probe else { return }
         detectors.withLock { detectors in

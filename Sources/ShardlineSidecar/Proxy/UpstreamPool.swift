@@ -75,6 +75,11 @@ final class UpstreamPool {
         run(state.shutdown())
     }
 
+    /// See `ConnectionPoolStateMachine.retire()`.
+    func retire() {
+        run(state.retire())
+    }
+
     var isEmpty: Bool { state.isEmpty }
 
     private func run(_ actions: [ConnectionPoolStateMachine.Action]) {

@@ -9,12 +9,25 @@ public final class RouterStore: Sendable {
         public let router: ShardRouter
         /// Starts at 1 and grows by one per accepted reload (exported as a metric).
         public let generation: Int
+        /// Every shard address of every service: what the proxy may keep pools, cached DNS
+        /// answers and outlier state for. Computed once per generation, off the request path.
+        public let addresses: Set<PodAddress>
+
+        init(router: ShardRouter, generation: Int, addresses: Set<PodAddress>) {
+            self.router = router
+            self.generation = generation
+            self.addresses = addresses
+        }
+
+        static func addresses(of router: ShardRouter) -> Set<PodAddress> {
+            Set(router.config.services.flatMap(\.topology.addresses))
+        }
     }
 
     private let state: Mutex<Snapshot>
 
     public init(_ router: ShardRouter) {
-        state = Mutex(Snapshot(router: router, generation: 1))
+        state = Mutex(Snapshot(router: router, generation: 1, addresses: Snapshot.addresses(of: router)))
     }
 
     public var current: Snapshot {
@@ -24,8 +37,10 @@ public final class RouterStore: Sendable {
     /// Installs `router` and returns its generation.
     @discardableResult
     public func replace(with router: ShardRouter) -> Int {
-        state.withLock { snapshot in
-            snapshot = Snapshot(router: router, generation: snapshot.generation + 1)
+        // The address set is built outside the lock; the generation is only known inside it.
+        let addresses = Snapshot.addresses(of: router)
+        return state.withLock { snapshot in
+            snapshot = Snapshot(router: router, generation: snapshot.generation + 1, addresses: addresses)
             return snapshot.generation
         }
     }

@@ -141,4 +141,37 @@ struct ConnectionPoolStateMachineTests {
         #expect(pool.leaseRequested(6) == [.fail(6, .shuttingDown)])
         #expect(pool.isEmpty)
     }
+
+    @Test("a retired pool closes its idle connections, still serves its waiters, and parks nothing")
+    func retire() {
+        var pool = pool(max: 2, waiters: 2)
+        _ = pool.leaseRequested(1)
+        _ = pool.leaseRequested(2)
+        _ = pool.connectionEstablished(0)
+        _ = pool.connectionEstablished(1)
+        _ = pool.connectionReleased(0, reusable: true)  // 0 idle, 1 leased
+        _ = pool.leaseRequested(3)  // takes 0
+        _ = pool.leaseRequested(4)  // waits
+        #expect(pool.waiterCount == 1)
+        #expect(pool.retire() == [])
+        // The waiter routed before the reload still gets a connection.
+        #expect(pool.connectionReleased(1, reusable: true) == [.lease(1, to: 4)])
+        #expect(pool.connectionReleased(0, reusable: true) == [.close(0)])
+        #expect(pool.connectionReleased(1, reusable: true) == [.close(1)])
+        #expect(pool.isEmpty)
+    }
+
+    @Test("retiring closes whatever is idle at once")
+    func retireClosesIdle() {
+        var pool = pool(max: 2, waiters: 2)
+        _ = pool.leaseRequested(1)
+        _ = pool.leaseRequested(2)
+        _ = pool.connectionEstablished(0)
+        _ = pool.connectionEstablished(1)
+        _ = pool.connectionReleased(0, reusable: true)
+        _ = pool.connectionReleased(1, reusable: true)
+        #expect(pool.idleCount == 2)
+        #expect(Set(pool.retire()) == [.close(0), .close(1)])
+        #expect(pool.isEmpty)
+    }
 }

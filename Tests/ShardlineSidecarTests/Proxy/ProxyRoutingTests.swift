@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ShardlineCore
 import Testing
 @testable import ShardlineSidecar
@@ -143,17 +144,27 @@ struct ProxyRoutingTests {
         await stopBackends(backends)
     }
 
-    @Test("each request routes on the router snapshot current when it arrives")
+    @Test("each request routes on the router snapshot current when it arrives; the removed shard's idle connection closes")
     func reloadSwapsTopology() async throws {
+        // One event loop, so the request after the reload runs on the loop that pooled the old connection.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let backends = try await startBackends(2)
-        let harness = try await ProxyHarness.start(yaml: ProxyHarness.usersYAML(endpoints: ["127.0.0.1:\(backends[0].port)"]))
+        let harness = try await ProxyHarness.start(
+            yaml: ProxyHarness.usersYAML(endpoints: ["127.0.0.1:\(backends[0].port)"]), group: group
+        )
         let before = try await TestHTTPConnection.request(port: harness.port, "/users/a/x")
         #expect(before.header("x-backend") == "shard-0")
+        #expect(backends[0].openConnections == 1, "the sidecar keeps its connection to shard-0 alive")
         let reloaded = try ConfigLoader.load(yaml: ProxyHarness.usersYAML(endpoints: ["127.0.0.1:\(backends[1].port)"]))
         harness.routerStore.replace(with: ShardRouter(config: reloaded))
         let after = try await TestHTTPConnection.request(port: harness.port, "/users/a/x")
         #expect(after.header("x-backend") == "shard-1")
+        let deadline = ContinuousClock.now + .seconds(5)
+        while backends[0].openConnections > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(backends[0].openConnections == 0, "a reload that drops an address closes its idle pooled connection")
+        #expect(backends[1].openConnections == 1)
         try await harness.stop()
         await stopBackends(backends)
+        try await group.shutdownGracefully()
     }
 }
