@@ -105,38 +105,6 @@ struct ForwardingHeadersTests {
     }
 }
 
-@Suite("Origin form")
-struct OriginFormTests {
-    @Test("origin-form targets pass as they are")
-    func originForm() {
-        #expect(OriginForm("/users/a?x=1") == OriginForm(authority: nil, target: "/users/a?x=1"))
-    }
-
-    @Test("absolute-form targets split into authority and origin-form", arguments: [
-        ("http://users/users/a/b?x=1", "users", "/users/a/b?x=1"),
-        ("HTTP://Users:8080/x", "Users:8080", "/x"),
-        ("http://users?x=1", "users", "/?x=1"),
-        ("http://users", "users", "/"),
-        ("https://user:pw@users/a#frag", "users", "/a"),
-    ])
-    func absoluteForm(uri: String, authority: String, target: String) {
-        #expect(OriginForm(uri) == OriginForm(authority: authority, target: target))
-    }
-
-    @Test("anything else is refused", arguments: ["*", "users:443", "ftp://users/a", "http:///a", ""])
-    func refused(uri: String) {
-        #expect(OriginForm(uri) == nil)
-    }
-}
-
-extension OriginForm {
-    init(authority: String?, target: String) {
-        self.init("/")!
-        self.authority = authority
-        self.target = target
-    }
-}
-
 @Suite("Hop-by-hop names")
 struct HopByHopNameTests {
     @Test("the allocation-free check agrees with the documented list, in any letter case")
