@@ -44,7 +44,16 @@ public enum ConfigFile {
 
     public static func read(path: String) throws(ConfigFileError) -> ConfigFileSnapshot {
         guard let resolved = realpath(path, nil) else {
-            throw ConfigFileError(path: path, reason: errorText(errno))
+            let code = errno
+            var status = stat()
+            if code == ENOENT, lstat(path, &status) == 0 {
+                // `/dev/fd/63` from `--config <(...)`: a link to a pipe, which has no path.
+                throw ConfigFileError(
+                    path: path,
+                    reason: "not a file; the sidecar re-reads its config to follow updates, so it must be a file (a pipe cannot be read twice)"
+                )
+            }
+            throw ConfigFileError(path: path, reason: errorText(code))
         }
         let resolvedPath = String(cString: resolved)
         free(resolved)

@@ -108,6 +108,20 @@ extension Ops {
             #expect(fixture.routerStore.current.generation == 1)
         }
 
+        @Test("a config given as a pipe (`--config <(...)`) is refused with why, a missing one with the system's reason")
+        func pipeAndMissing() throws {
+            let pipe = Pipe()
+            pipe.fileHandleForWriting.write(Data(OpsConfig.yaml(endpoints: [18081]).utf8))
+            let path = "/dev/fd/\(pipe.fileHandleForReading.fileDescriptor)"
+            #expect(throws: ConfigFileError(
+                path: path,
+                reason: "not a file; the sidecar re-reads its config to follow updates, so it must be a file (a pipe cannot be read twice)"
+            )) { try ConfigFile.read(path: path) }
+            #expect(throws: ConfigFileError(path: "/nonexistent/shardline.yaml", reason: "No such file or directory")) {
+                try ConfigFile.read(path: "/nonexistent/shardline.yaml")
+            }
+        }
+
         @Test("listener changes are not applied: a warning says a restart is needed, routing still updates")
         func listenerChange() throws {
             let fixture = try Fixture(yaml: OpsConfig.yaml(endpoints: [18081], listen: "127.0.0.1:16001", admin: "127.0.0.1:16080"))
