@@ -240,6 +240,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         let target = request.target
         switch proxy.health.admit(target.address) {
         case .reject(let until):
+            proxy.recheckEjected(target, on: context.eventLoop)
             let wait = max(until - .now, .zero)
             respondToRequest(
                 request,
@@ -403,7 +404,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
         recordTransportFailure(request)
         // A pod that restarted drops its connections and may come back elsewhere: look it up again.
-        proxy.connector.addresses.invalidate(request.target.address)
+        proxy.connector.addresses.invalidate(request.target.address, failed: connection.channel.remoteAddress)
         if case .retry = request.retry.attemptFailed(.connectionLost) {
             logRetry(request, reason: "the connection closed before a response")
             attempt(request, context: context)

@@ -82,6 +82,20 @@ final class ProxyContext: Sendable {
         }
     }
 
+    /// A request was failed fast for `target`: if DNS now names another pod for it (a restarted
+    /// StatefulSet pod comes back on a new IP), the ejection earned by the old pod ends, so the new
+    /// one gets traffic within about `dnsRefreshInterval` of its record, not after the ejection
+    /// window (up to `outlier.maxEjection`).
+    func recheckEjected(_ target: ShardTarget, on eventLoop: any EventLoop) {
+        connector.addresses.recheck(target.address, on: eventLoop) { [health, logger] in
+            health.reset(target.address)
+            logger.info("shard resolves to a new address; failing fast ends", metadata: [
+                "service": .string(target.service), "shard": .stringConvertible(target.shard),
+                "upstream": .string(target.address.description),
+            ])
+        }
+    }
+
     /// Closes idle upstream connections and fails waiters on every loop.
     func shutdownPools() async {
         let entries = loopPools.withLock { Array($0.values) }

@@ -44,6 +44,10 @@ final class SystemAddressResolver: ShardAddressResolver {
 /// so a pod that came back with a new IP is found on the next attempt. While a fresh answer is
 /// being fetched, a stale one is not used: a connect waits for the new answer (or fails with it).
 /// Concurrent lookups of one name share a single query.
+///
+/// A dropped answer is remembered as the one that failed, so that a shard failed fast by outlier
+/// detection can be looked up again (`recheck`) and let back in as soon as DNS names a different
+/// pod, instead of waiting out an ejection window earned by the pod that went away.
 final class ShardAddressCache: Sendable {
     private struct Entry: Sendable {
         var addresses: [SocketAddress]
@@ -55,6 +59,13 @@ final class ShardAddressCache: Sendable {
     private struct State: Sendable {
         var entries: [PodAddress: Entry] = [:]
         var inFlight: [PodAddress: EventLoopFuture<[SocketAddress]>] = [:]
+        var failed: [PodAddress: Failed] = [:]
+    }
+
+    /// The answer a connect failed with, and when `recheck` last asked DNS about it.
+    private struct Failed: Sendable {
+        var addresses: [SocketAddress]
+        var checkedAt: ContinuousClock.Instant
     }
 
     private enum Lookup {
@@ -72,14 +83,15 @@ final class ShardAddressCache: Sendable {
         self.refreshInterval = refreshInterval
     }
 
-    func address(of pod: PodAddress, on eventLoop: any EventLoop) -> EventLoopFuture<SocketAddress> {
+    /// - Parameter fresh: ask DNS even when a cached answer is still within `refreshInterval`.
+    func address(of pod: PodAddress, on eventLoop: any EventLoop, fresh: Bool = false) -> EventLoopFuture<SocketAddress> {
         // A literal IP needs no lookup.
         if let literal = try? SocketAddress(ipAddress: pod.host, port: pod.port) {
             return eventLoop.makeSucceededFuture(literal)
         }
         let now = ContinuousClock.now
         let lookup: Lookup = state.withLock { state in
-            if var entry = state.entries[pod], now - entry.resolvedAt < refreshInterval, !entry.addresses.isEmpty {
+            if !fresh, var entry = state.entries[pod], now - entry.resolvedAt < refreshInterval, !entry.addresses.isEmpty {
                 let address = entry.addresses[entry.next % entry.addresses.count]
                 entry.next &+= 1
                 state.entries[pod] = entry
@@ -120,12 +132,45 @@ final class ShardAddressCache: Sendable {
     func forget(keeping addresses: Set<PodAddress>) {
         state.withLock { state in
             state.entries = state.entries.filter { addresses.contains($0.key) }
+            state.failed = state.failed.filter { addresses.contains($0.key) }
         }
     }
 
-    /// The connect to this address failed: look the name up again next time.
-    func invalidate(_ pod: PodAddress) {
-        _ = state.withLock { $0.entries.removeValue(forKey: pod) }
+    /// A connect to `pod` at `address` failed (or a connection to it was lost): look the name up
+    /// again next time, and remember the address for `recheck`. A failure reported late, after the
+    /// name was already looked up again and now resolves elsewhere, leaves the new answer alone.
+    /// - Parameter address: nil when the failure came before an address was chosen.
+    func invalidate(_ pod: PodAddress, failed address: SocketAddress?) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            guard let address else {
+                state.entries[pod] = nil
+                return
+            }
+            if let entry = state.entries[pod], entry.addresses.contains(address) {
+                state.entries[pod] = nil
+            }
+            state.failed[pod] = Failed(addresses: [address], checkedAt: now)
+        }
+    }
+
+    /// For a shard that is failed fast: asks DNS again, at most once per `refreshInterval`, and
+    /// calls `moved` when the name now resolves to an address other than the ones that failed (the
+    /// pod came back elsewhere). Never blocks; `moved` runs on `eventLoop`.
+    func recheck(_ pod: PodAddress, on eventLoop: any EventLoop, moved: @escaping @Sendable () -> Void) {
+        let now = ContinuousClock.now
+        let failedAddresses: [SocketAddress]? = state.withLock { state in
+            guard var failed = state.failed[pod], now - failed.checkedAt >= refreshInterval else { return nil }
+            failed.checkedAt = now
+            state.failed[pod] = failed
+            return failed.addresses
+        }
+        guard let failedAddresses else { return }
+        address(of: pod, on: eventLoop, fresh: true).whenSuccess { address in
+            guard !failedAddresses.contains(address) else { return }
+            _ = self.state.withLock { $0.failed.removeValue(forKey: pod) }
+            moved()
+        }
     }
 }
 

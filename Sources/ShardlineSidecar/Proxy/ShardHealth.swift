@@ -52,6 +52,11 @@ final class ShardHealth: Sendable {
         }
     }
 
+    /// The address is healthy again from now on (it names a new pod).
+    func reset(_ address: PodAddress) {
+        _ = detectors.withLock { $0.removeValue(forKey: address) }
+    }
+
     func recordAbandoned(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) {
         guard probe else { return }
         detectors.withLock { detectors in

@@ -170,12 +170,18 @@ struct UpstreamConnector: Sendable {
         let timeout = TimeAmount(connectTimeout)
         let deadline = NIODeadline.now() + timeout
         let promise = eventLoop.makePromise(of: (any Channel).self)
+        let addresses = self.addresses
+        // The address being connected to, once resolved; the timer and the connect both run on
+        // `eventLoop`.
+        let chosen = NIOLoopBoundBox.makeEmptyBox(valueType: SocketAddress.self, eventLoop: eventLoop)
         let timer = eventLoop.scheduleTask(deadline: deadline) {
+            // As a connect error does: a retry must not go back to the address that timed out.
+            addresses.invalidate(pod, failed: chosen.value)
             promise.fail(UpstreamConnectError(message: "no connection to \(pod) within \(ConfigDuration.format(connectTimeout)) (sidecar.connectTimeout)"))
         }
-        let addresses = self.addresses
         let metrics = self.metrics
         addresses.address(of: pod, on: eventLoop).flatMap { socketAddress -> EventLoopFuture<any Channel> in
+            chosen.value = socketAddress
             let remaining = max(deadline - .now(), .milliseconds(1))
             return ClientBootstrap(group: eventLoop)
                 .connectTimeout(remaining)
@@ -190,7 +196,7 @@ struct UpstreamConnector: Sendable {
                 }
                 .connect(to: socketAddress)
                 .flatMapErrorThrowing { error in
-                    addresses.invalidate(pod)
+                    addresses.invalidate(pod, failed: socketAddress)
                     throw UpstreamConnectError(message: "could not connect to \(pod) (\(socketAddress.ipAddress ?? "?")): \(UpstreamConnector.describe(error))")
                 }
         }.whenComplete { result in
@@ -203,7 +209,7 @@ struct UpstreamConnector: Sendable {
                 promise.futureResult.whenFailure { _ in channel.close(promise: nil) }
                 promise.succeed(channel)
             case .failure(let error):
-                if !(error is UpstreamConnectError) { addresses.invalidate(pod) }
+                if !(error is UpstreamConnectError) { addresses.invalidate(pod, failed: nil) }
                 promise.fail(error is UpstreamConnectError ? error : UpstreamConnectError(message: "could not resolve \(pod.host): \(error)"))
             }
         }

@@ -57,6 +57,8 @@ struct ProxyFailureTests {
                 $0.outlier.consecutiveFailures = 2
                 $0.outlier.baseEjection = .seconds(60)
                 $0.outlier.maxEjection = .seconds(60)
+                // No DNS recheck of the ejected name within the test (see the next test).
+                $0.dnsRefreshInterval = .seconds(60)
             },
             resolver: resolver
         )
@@ -74,6 +76,46 @@ struct ProxyFailureTests {
         }
         #expect(resolver.lookupCount("shard.test") == 2, "an ejected shard must not be connected to")
         try await harness.stop()
+    }
+
+    @Test("a failed-fast shard whose name now resolves to a new pod gets traffic again within dnsRefreshInterval, not after its ejection")
+    func ejectedShardMovedInDNS() async throws {
+        let old = try await TestBackend.start(name: "old", on: .singletonMultiThreaded)
+        let new = try await TestBackend.start(name: "new", on: .singletonMultiThreaded)
+        let resolver = FakeResolver()
+        resolver.set("shard.test", .loopback(port: old.port))
+        let harness = try await ProxyHarness.start(
+            yaml: ProxyHarness.usersYAML(endpoints: ["shard.test:80"]),
+            adjust: {
+                $0.retries = 0
+                $0.outlier.consecutiveFailures = 2
+                $0.outlier.baseEjection = .seconds(60)
+                $0.outlier.maxEjection = .seconds(60)
+                $0.dnsRefreshInterval = .milliseconds(200)
+            },
+            resolver: resolver
+        )
+        #expect(try await TestHTTPConnection.request(port: harness.port, "/users/a/x").header("x-backend") == "old")
+        await old.shutdown()
+        // Two failures eject the shard for 60 s; while DNS still names the dead pod it stays out.
+        var statuses: [Int] = []
+        for _ in 0..<2 { statuses.append(try await TestHTTPConnection.request(port: harness.port, "/users/a/x").status) }
+        try await Task.sleep(for: .milliseconds(300))
+        let stillOut = try await TestHTTPConnection.request(port: harness.port, "/users/a/x")
+        #expect(statuses == [503, 503])
+        #expect((try stillOut.json()["message"] as? String)?.contains("failed fast") == true)
+        // The pod comes back elsewhere: the fast 503s recheck the name and let the new pod in.
+        resolver.set("shard.test", .loopback(port: new.port))
+        let changed = ContinuousClock.now
+        var answered: TestResponse?
+        while ContinuousClock.now - changed < .seconds(5) {
+            let response = try await TestHTTPConnection.request(port: harness.port, "/users/a/x")
+            if response.status == 200 { answered = response; break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(answered?.header("x-backend") == "new", "the new pod was not reached while the old pod's ejection (60 s) lasted")
+        try await harness.stop()
+        await new.shutdown()
     }
 
     @Test("when the ejection window has passed, one probe goes through and its success restores the shard")
