@@ -148,9 +148,6 @@ final class UpstreamPools {
         context.forgetRemovedAddresses(snapshot)
     }
 
-    /// The addresses that have a pool on this loop.
-    var addresses: Set<PodAddress> { Set(pools.keys) }
-
     func shutdown() {
         isShutDown = true
         for pool in pools.values { pool.shutdown() }

@@ -62,9 +62,9 @@ final class ShardAddressCache: Sendable {
         var failed: [PodAddress: Failed] = [:]
     }
 
-    /// The answer a connect failed with, and when `recheck` last asked DNS about it.
+    /// The address a connect to the name failed at, and when `recheck` last asked DNS about it.
     private struct Failed: Sendable {
-        var addresses: [SocketAddress]
+        var address: SocketAddress
         var checkedAt: ContinuousClock.Instant
     }
 
@@ -150,24 +150,24 @@ final class ShardAddressCache: Sendable {
             if let entry = state.entries[pod], entry.addresses.contains(address) {
                 state.entries[pod] = nil
             }
-            state.failed[pod] = Failed(addresses: [address], checkedAt: now)
+            state.failed[pod] = Failed(address: address, checkedAt: now)
         }
     }
 
     /// For a shard that is failed fast: asks DNS again, at most once per `refreshInterval`, and
-    /// calls `moved` when the name now resolves to an address other than the ones that failed (the
+    /// calls `moved` when the name now resolves to an address other than the one that failed (the
     /// pod came back elsewhere). Never blocks; `moved` runs on `eventLoop`.
     func recheck(_ pod: PodAddress, on eventLoop: any EventLoop, moved: @escaping @Sendable () -> Void) {
         let now = ContinuousClock.now
-        let failedAddresses: [SocketAddress]? = state.withLock { state in
+        let failedAddress: SocketAddress? = state.withLock { state in
             guard var failed = state.failed[pod], now - failed.checkedAt >= refreshInterval else { return nil }
             failed.checkedAt = now
             state.failed[pod] = failed
-            return failed.addresses
+            return failed.address
         }
-        guard let failedAddresses else { return }
+        guard let failedAddress else { return }
         address(of: pod, on: eventLoop, fresh: true).whenSuccess { address in
-            guard !failedAddresses.contains(address) else { return }
+            guard address != failedAddress else { return }
             _ = self.state.withLock { $0.failed.removeValue(forKey: pod) }
             moved()
         }

@@ -80,8 +80,6 @@ final class UpstreamPool {
         run(state.retire())
     }
 
-    var isEmpty: Bool { state.isEmpty }
-
     private func run(_ actions: [ConnectionPoolStateMachine.Action]) {
         for action in actions {
             switch action {
