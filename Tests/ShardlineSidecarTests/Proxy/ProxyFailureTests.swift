@@ -80,10 +80,12 @@ struct ProxyFailureTests {
 
     @Test("a failed-fast shard whose name now resolves to a new pod gets traffic again within dnsRefreshInterval, not after its ejection")
     func ejectedShardMovedInDNS() async throws {
-        let old = try await TestBackend.start(name: "old", on: .singletonMultiThreaded)
+        // The pod is down: its name still resolves to an address nothing listens on (port 1,
+        // outside the ephemeral range, so no other test's server can take it meanwhile).
+        let dead = try await deadPort()
         let new = try await TestBackend.start(name: "new", on: .singletonMultiThreaded)
         let resolver = FakeResolver()
-        resolver.set("shard.test", .loopback(port: old.port))
+        resolver.set("shard.test", .loopback(port: dead))
         let harness = try await ProxyHarness.start(
             yaml: ProxyHarness.usersYAML(endpoints: ["shard.test:80"]),
             adjust: {
@@ -95,8 +97,6 @@ struct ProxyFailureTests {
             },
             resolver: resolver
         )
-        #expect(try await TestHTTPConnection.request(port: harness.port, "/users/a/x").header("x-backend") == "old")
-        await old.shutdown()
         // Two failures eject the shard for 60 s; while DNS still names the dead pod it stays out.
         var statuses: [Int] = []
         for _ in 0..<2 { statuses.append(try await TestHTTPConnection.request(port: harness.port, "/users/a/x").status) }
