@@ -1,6 +1,6 @@
 /// A compiled shard-key pattern.
 ///
-/// The syntax is a subset of RE2/Go `regexp` (see SPEC-patterns.md), and matching gives the same
+/// The syntax is a subset of RE2/Go `regexp` (sdk/SPEC.md section 5), and matching gives the same
 /// group 1 as Go's `regexp.FindSubmatchIndex`, in time linear in the path length for every pattern
 /// the initializer accepts. Immutable after `init`, so one value can serve many threads.
 public struct PathPattern: Sendable, Equatable {
@@ -10,7 +10,7 @@ public struct PathPattern: Sendable, Equatable {
     public init(_ source: String) throws(PatternSyntaxError) {
         let parsed = try PatternParser.parse(source)
         guard parsed.captureGroupCount > 0 else {
-            throw PatternSyntaxError(
+            throw PatternSyntaxError(.noCaptureGroup,
                 message: "the shard key is the first capture group; add one, e.g. ^/users/([^/]+)",
                 offset: 0)
         }
@@ -79,11 +79,49 @@ public enum PatternMatch: Sendable, Equatable {
 
 /// A pattern the engine does not accept.
 public struct PatternSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Why, as one of the reason codes of SPEC.md 5.2.3: stable across implementations, so the
+    /// language-neutral conformance file (sdk/vectors/patterns.json) can check refusals.
+    public enum Code: String, Sendable, CaseIterable {
+        case noCaptureGroup = "no_capture_group"
+        case backreference
+        case octalEscape = "octal_escape"
+        case lookaround
+        case wordBoundary = "word_boundary"
+        case unicodeClass = "unicode_class"
+        case literalQuoting = "literal_quoting"
+        case unsupportedEscape = "unsupported_escape"
+        case unsupportedFlag = "unsupported_flag"
+        case malformedFlagGroup = "malformed_flag_group"
+        case unsupportedGroup = "unsupported_group"
+        case missingRepeatArgument = "missing_repeat_argument"
+        case stackedRepetition = "stacked_repetition"
+        case literalBrace = "literal_brace"
+        case repeatCount = "repeat_count"
+        case missingParen = "missing_paren"
+        case unexpectedParen = "unexpected_paren"
+        case missingBracket = "missing_bracket"
+        case trailingBackslash = "trailing_backslash"
+        case invalidHexEscape = "invalid_hex_escape"
+        case invalidRange = "invalid_range"
+        case unknownPOSIXClass = "unknown_posix_class"
+        case invalidGroupName = "invalid_group_name"
+        case duplicateGroupName = "duplicate_group_name"
+        case nestingDepth = "nesting_depth"
+        case programSize = "program_size"
+    }
+
+    public var code: Code
     /// What is wrong and what to write instead.
     public var message: String
     /// Where the problem is, in Unicode scalars from the start of the pattern (characters, for
     /// ASCII patterns).
     public var offset: Int
+
+    public init(_ code: Code, message: String, offset: Int) {
+        self.code = code
+        self.message = message
+        self.offset = offset
+    }
 
     public var description: String { "\(message) (at offset \(offset))" }
 }

@@ -40,7 +40,7 @@ struct PatternCompiler {
 
     private mutating func emit(_ instruction: PatternInstruction) throws(PatternSyntaxError) -> Int32 {
         guard instructions.count < Self.maximumInstructions else {
-            throw PatternSyntaxError(
+            throw PatternSyntaxError(.programSize,
                 message: "the pattern compiles to more than \(Self.maximumInstructions) instructions; use smaller repetition counts (e.g. + instead of {1,1000}) or a shorter pattern",
                 offset: 0)
         }

@@ -32,7 +32,7 @@ struct PatternParser {
         let node = try parser.parseAlternation()
         if parser.position < parser.scalars.count {
             // parseAlternation stops only at the end or at a `)` that no group opened.
-            throw PatternSyntaxError(
+            throw PatternSyntaxError(.unexpectedParen,
                 message: "unmatched ')': no group is open here; remove it, or write \\) for a literal parenthesis",
                 offset: parser.position)
         }
@@ -100,12 +100,12 @@ struct PatternParser {
         case "\\":
             return try parseEscapeAtom()
         case "*", "+", "?":
-            throw PatternSyntaxError(
+            throw PatternSyntaxError(.missingRepeatArgument,
                 message: "'\(scalar)' has nothing to repeat; put it after a character or group, or write \\\(scalar) for a literal '\(scalar)'",
                 offset: start)
         case "{":
             if scanBraceRepetition(at: position) != nil {
-                throw PatternSyntaxError(
+                throw PatternSyntaxError(.missingRepeatArgument,
                     message: "repetition '{...}' has nothing to repeat; put it after a character or group, or write \\{ for a literal '{'",
                     offset: start)
             }
@@ -129,17 +129,17 @@ struct PatternParser {
         if case .counted(let minimum, let maximum) = quantifier.kind,
            minimum >= 2 || (maximum ?? 0) >= 2,
            !Self.repeatIsValid(node, limit: Self.maximumRepeatCount) {
-            throw PatternSyntaxError(
+            throw PatternSyntaxError(.repeatCount,
                 message: "nested repetition counts multiply to more than \(Self.maximumRepeatCount) copies; reduce the counts (RE2 has the same limit)",
                 offset: start)
         }
         if let next = peek(), next == "*" || next == "+" || next == "?" || (next == "{" && scanBraceRepetition(at: position) != nil) {
             if next == "+" {
-                throw PatternSyntaxError(
+                throw PatternSyntaxError(.stackedRepetition,
                     message: "possessive quantifiers like *+ are not supported; matching never backtracks, so drop the '+'",
                     offset: position)
             }
-            throw PatternSyntaxError(
+            throw PatternSyntaxError(.stackedRepetition,
                 message: "repetition operators cannot be stacked (like a** or a{2}{3}); use one operator, or group first as in (?:a*)*",
                 offset: position)
         }
@@ -165,12 +165,12 @@ struct PatternParser {
             guard let braces = scanBraceRepetition(at: position) else { return nil }
             let limit = Self.maximumRepeatCount
             if braces.minimum > limit || (braces.maximum ?? 0) > limit {
-                throw PatternSyntaxError(
+                throw PatternSyntaxError(.repeatCount,
                     message: "repetition count above \(limit) (RE2's limit); use a smaller count or + / *",
                     offset: start)
             }
             if let maximum = braces.maximum, maximum < braces.minimum {
-                throw PatternSyntaxError(
+                throw PatternSyntaxError(.repeatCount,
                     message: "repetition {\(braces.minimum),\(maximum)} has its minimum above its maximum; write {\(maximum),\(braces.minimum)}",
                     offset: start)
             }
@@ -218,7 +218,7 @@ struct PatternParser {
     }
 
     private func literalBraceError(at offset: Int) -> PatternSyntaxError {
-        PatternSyntaxError(
+        PatternSyntaxError(.literalBrace,
             message: "'{' does not start a repetition {n}, {n,} or {n,m} (decimal counts without leading zeros); write \\{ for a literal '{'",
             offset: offset)
     }
@@ -263,38 +263,38 @@ struct PatternParser {
                 position += 2
                 return try parseNamedCapture(open: open)
             case "=":
-                throw unsupported("named backreferences (?P=name) are not supported (RE2 syntax has none)", at: open)
+                throw unsupported(.backreference, "named backreferences (?P=name) are not supported (RE2 syntax has none)", at: open)
             case ">":
-                throw unsupported("recursion (?P>name) is not supported", at: open)
+                throw unsupported(.unsupportedGroup, "recursion (?P>name) is not supported", at: open)
             default:
-                throw unsupported("unknown group syntax '(?P'; write (?P<name>...) for a named group", at: open)
+                throw unsupported(.unsupportedGroup, "unknown group syntax '(?P'; write (?P<name>...) for a named group", at: open)
             }
         case "<":
             switch peek(1) {
             case "=":
-                throw unsupported("lookbehind (?<=...) is not supported (RE2 syntax has none)", at: open)
+                throw unsupported(.lookaround, "lookbehind (?<=...) is not supported (RE2 syntax has none)", at: open)
             case "!":
-                throw unsupported("negative lookbehind (?<!...) is not supported (RE2 syntax has none)", at: open)
+                throw unsupported(.lookaround, "negative lookbehind (?<!...) is not supported (RE2 syntax has none)", at: open)
             default:
                 position += 1
                 return try parseNamedCapture(open: open)
             }
         case "=":
-            throw unsupported("lookahead (?=...) is not supported (RE2 syntax has none)", at: open)
+            throw unsupported(.lookaround, "lookahead (?=...) is not supported (RE2 syntax has none)", at: open)
         case "!":
-            throw unsupported("negative lookahead (?!...) is not supported (RE2 syntax has none)", at: open)
+            throw unsupported(.lookaround, "negative lookahead (?!...) is not supported (RE2 syntax has none)", at: open)
         case ">":
-            throw unsupported("atomic groups (?>...) are not supported; matching never backtracks, so write (?:...)", at: open)
+            throw unsupported(.unsupportedGroup, "atomic groups (?>...) are not supported; matching never backtracks, so write (?:...)", at: open)
         case "#":
-            throw unsupported("comments (?#...) are not supported; remove the comment", at: open)
+            throw unsupported(.unsupportedGroup, "comments (?#...) are not supported; remove the comment", at: open)
         case "|":
-            throw unsupported("branch reset groups (?|...) are not supported", at: open)
+            throw unsupported(.unsupportedGroup, "branch reset groups (?|...) are not supported", at: open)
         case "(":
-            throw unsupported("conditionals (?(...)...) are not supported", at: open)
+            throw unsupported(.unsupportedGroup, "conditionals (?(...)...) are not supported", at: open)
         case "'":
-            throw unsupported("named groups written (?'name'...) are not supported; write (?P<name>...)", at: open)
+            throw unsupported(.unsupportedGroup, "named groups written (?'name'...) are not supported; write (?P<name>...)", at: open)
         case "R", "&", "+", "0"..."9":
-            throw unsupported("recursion and subroutine calls like (?R) are not supported", at: open)
+            throw unsupported(.unsupportedGroup, "recursion and subroutine calls like (?R) are not supported", at: open)
         default:
             return try parseFlagGroup(open: open)
         }
@@ -306,16 +306,16 @@ struct PatternParser {
             position += 1
         }
         guard peek() == ">" else {
-            throw PatternSyntaxError(message: "named group has no '>' after its name; write (?P<name>...)", offset: open)
+            throw PatternSyntaxError(.invalidGroupName, message: "named group has no '>' after its name; write (?P<name>...)", offset: open)
         }
         let name = String(String.UnicodeScalarView(scalars[nameStart..<position]))
         guard !name.isEmpty, name.unicodeScalars.allSatisfy({ Self.isWordCharacter($0) }) else {
-            throw PatternSyntaxError(
+            throw PatternSyntaxError(.invalidGroupName,
                 message: "invalid group name '\(name)'; use letters, digits and _, e.g. (?P<user>[^/]+)",
                 offset: nameStart)
         }
         guard groupNames.insert(name).inserted else {
-            throw PatternSyntaxError(message: "duplicate group name '\(name)'; give each group its own name", offset: nameStart)
+            throw PatternSyntaxError(.duplicateGroupName, message: "duplicate group name '\(name)'; give each group its own name", offset: nameStart)
         }
         position += 1
         captureCount += 1
@@ -340,31 +340,31 @@ struct PatternParser {
                 sawFlagAfterMinus = negated
                 position += 1
             case "m":
-                throw unsupported("the m flag (multi-line ^ and $) is not supported; ^ and $ always mean the start and end of the path", at: position)
+                throw unsupported(.unsupportedFlag, "the m flag (multi-line ^ and $) is not supported; ^ and $ always mean the start and end of the path", at: position)
             case "U":
-                throw unsupported("the U flag (ungreedy by default) is not supported; write lazy quantifiers like *? instead", at: position)
+                throw unsupported(.unsupportedFlag, "the U flag (ungreedy by default) is not supported; write lazy quantifiers like *? instead", at: position)
             case "-":
                 if negated {
-                    throw unsupported("a flag group can contain only one '-'; write e.g. (?i-s)", at: position)
+                    throw unsupported(.malformedFlagGroup, "a flag group can contain only one '-'; write e.g. (?i-s)", at: position)
                 }
                 negated = true
                 position += 1
             case ":", ")":
                 if negated && !sawFlagAfterMinus {
-                    throw unsupported("'-' in a flag group must be followed by a flag; write e.g. (?-i)", at: position)
+                    throw unsupported(.malformedFlagGroup, "'-' in a flag group must be followed by a flag; write e.g. (?-i)", at: position)
                 }
                 position += 1
                 if scalar == ":" {
                     return try parseGroupBody(open: open, foldCase: fold, dotMatchesNewline: dotNewline)
                 }
                 if !sawFlag {
-                    throw unsupported("empty flag group (?); remove it, or name a flag as in (?i)", at: open)
+                    throw unsupported(.malformedFlagGroup, "empty flag group (?); remove it, or name a flag as in (?i)", at: open)
                 }
                 foldCase = fold
                 dotMatchesNewline = dotNewline
                 return nil
             default:
-                throw unsupported(
+                throw unsupported(.unsupportedFlag,
                     "unknown flag '\(scalar)' in (?...); only i (case-insensitive) and s (. matches \\n) are supported, or (?:...) for a plain group",
                     at: position)
             }
@@ -374,7 +374,7 @@ struct PatternParser {
     /// Parses a group's contents up to its `)` with the given flags, restoring the outer flags after.
     private mutating func parseGroupBody(open: Int, foldCase innerFold: Bool, dotMatchesNewline innerDot: Bool) throws(PatternSyntaxError) -> PatternNode {
         guard groupNesting < Self.maximumGroupNesting else {
-            throw unsupported("groups nest more than \(Self.maximumGroupNesting) deep; flatten the pattern", at: open)
+            throw unsupported(.nestingDepth, "groups nest more than \(Self.maximumGroupNesting) deep; flatten the pattern", at: open)
         }
         let outerFold = foldCase
         let outerDot = dotMatchesNewline
@@ -391,11 +391,11 @@ struct PatternParser {
     }
 
     private func missingParenthesis(open: Int) -> PatternSyntaxError {
-        PatternSyntaxError(message: "missing ')' to close the group opened here; add it, or write \\( for a literal parenthesis", offset: open)
+        PatternSyntaxError(.missingParen, message: "missing ')' to close the group opened here; add it, or write \\( for a literal parenthesis", offset: open)
     }
 
-    private func unsupported(_ message: String, at offset: Int) -> PatternSyntaxError {
-        PatternSyntaxError(message: message, offset: offset)
+    private func unsupported(_ code: PatternSyntaxError.Code, _ message: String, at offset: Int) -> PatternSyntaxError {
+        PatternSyntaxError(code, message: message, offset: offset)
     }
 
     // MARK: - Escapes
@@ -443,7 +443,7 @@ struct PatternParser {
 
     private mutating func parseHexEscape() throws(PatternSyntaxError) -> UInt32 {
         let start = position
-        let malformed = PatternSyntaxError(
+        let malformed = PatternSyntaxError(.invalidHexEscape,
             message: "invalid hex escape; write \\xHH with exactly two hex digits, or \\x{H...} with 1 or more hex digits up to 10FFFF",
             offset: start)
         var cursor = position + 2
@@ -471,20 +471,27 @@ struct PatternParser {
 
     private func unsupportedEscape(_ escaped: Unicode.Scalar, at offset: Int, inBracketClass: Bool) -> PatternSyntaxError {
         let message: String
+        var code = PatternSyntaxError.Code.unsupportedEscape
         switch escaped {
         case "1"..."9":
+            code = .backreference
             message = "backreferences like \\\(escaped) are not supported (RE2 syntax has none); match the repeated text with its own class or group"
         case "0":
+            code = .octalEscape
             message = "octal escapes like \\0 are not supported; write a hex escape such as \\x00"
         case "b":
+            code = inBracketClass ? .unsupportedEscape : .wordBoundary
             message = inBracketClass
                 ? "\\b inside a bracket class is not supported (it is not a backspace in RE2); write \\x08"
                 : "\\b word boundaries are not supported; match the separator explicitly, e.g. / or $"
         case "B":
+            code = .wordBoundary
             message = "\\B non-word-boundaries are not supported; match the characters explicitly"
         case "p", "P":
+            code = .unicodeClass
             message = "Unicode classes like \\p{L} are not supported; write explicit ranges such as [\\x{80}-\\x{10FFFF}]"
         case "Q", "E":
+            code = .literalQuoting
             message = "\\Q...\\E literal quoting is not supported; escape each special character with \\ instead"
         case "C":
             message = "\\C (any single byte) is not supported; use . to match one character"
@@ -493,21 +500,23 @@ struct PatternParser {
         case "G":
             message = "\\G is not supported; write ^ to anchor at the start of the path"
         case "k", "g":
+            code = .backreference
             message = "backreferences like \\\(escaped)<name> are not supported (RE2 syntax has none)"
         case "u", "U":
             message = "\\\(escaped) escapes are not supported; write \\x{HHHH} instead"
         case "A", "z":
             message = "\\\(escaped) is an anchor and cannot appear inside a bracket class"
         case "d", "D", "w", "W", "s", "S":
+            code = .invalidRange
             message = "a range in a bracket class cannot end with the class \\\(escaped); put '-' last for a literal '-', e.g. [a\\d-]"
         default:
             message = "unknown escape \\\(escaped); escape only ASCII punctuation (e.g. \\. or \\/), or use \\d \\D \\w \\W \\s \\S \\t \\n \\r \\f \\v \\a \\xHH \\x{H...}"
         }
-        return PatternSyntaxError(message: message, offset: offset)
+        return PatternSyntaxError(code, message: message, offset: offset)
     }
 
     private func trailingBackslash() -> PatternSyntaxError {
-        PatternSyntaxError(message: "trailing backslash at the end of the pattern; write \\\\ for a literal backslash", offset: position)
+        PatternSyntaxError(.trailingBackslash, message: "trailing backslash at the end of the pattern; write \\\\ for a literal backslash", offset: position)
     }
 
     // MARK: - Classes
@@ -559,7 +568,7 @@ struct PatternParser {
         var first = true
         while true {
             guard let scalar = peek() else {
-                throw PatternSyntaxError(message: "missing ']' to close the bracket class opened here; add it, or write \\[ for a literal '['", offset: open)
+                throw PatternSyntaxError(.missingBracket, message: "missing ']' to close the bracket class opened here; add it, or write \\[ for a literal '['", offset: open)
             }
             if scalar == "]" && !first {
                 position += 1
@@ -583,7 +592,7 @@ struct PatternParser {
                 high = try parseClassCharacter()
                 if high < low {
                     let text = String(String.UnicodeScalarView(scalars[rangeStart..<position]))
-                    throw PatternSyntaxError(
+                    throw PatternSyntaxError(.invalidRange,
                         message: "invalid range \(text) in a bracket class: its start is after its end; write the smaller character first",
                         offset: rangeStart)
                 }
@@ -597,7 +606,7 @@ struct PatternParser {
 
     private mutating func parseClassCharacter() throws(PatternSyntaxError) -> UInt32 {
         guard let scalar = peek() else {
-            throw PatternSyntaxError(message: "missing ']' at the end of the pattern to close a bracket class", offset: position)
+            throw PatternSyntaxError(.missingBracket, message: "missing ']' at the end of the pattern to close a bracket class", offset: position)
         }
         if scalar == "\\" {
             return try parseSingleCharacterEscape(inBracketClass: true)
@@ -619,7 +628,7 @@ struct PatternParser {
         if negated { name.removeFirst() }
         guard let ranges = Self.posixClasses[name] else {
             let known = Self.posixClasses.keys.sorted().joined(separator: ", ")
-            throw PatternSyntaxError(message: "unknown POSIX class [:\(negated ? "^" : "")\(name):]; use one of \(known)", offset: position)
+            throw PatternSyntaxError(.unknownPOSIXClass, message: "unknown POSIX class [:\(negated ? "^" : "")\(name):]; use one of \(known)", offset: position)
         }
         position = close + 2
         return classGroup(ranges, negated: negated)
