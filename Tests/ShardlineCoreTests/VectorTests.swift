@@ -12,15 +12,26 @@ struct VectorTests {
         var version: Int
         var configs: [String: String]
         var vectors: [Vector]
+        var invalidConfigs: [InvalidConfig]
+        var placement: PlacementSection
     }
 
     struct Vector: Decodable {
         var config: String
         var host: String?
         var target: String
-        var headers: [String: String]?
+        /// [name, value] pairs in request order; a name may repeat.
+        var headers: [[String]]?
         var listenerPort: Int?
+        var defaultService: String?
         var expect: Expectation
+    }
+
+    /// A config the spec refuses, and the field its error must name.
+    struct InvalidConfig: Decodable {
+        var why: String
+        var config: String
+        var field: String
     }
 
     struct Expectation: Decodable, Equatable {
@@ -41,20 +52,24 @@ struct VectorTests {
     }
 
     static func evaluate(_ vector: Vector, router: ShardRouter) -> Expectation {
-        let headers = vector.headers ?? [:]
-        let result = router.route(host: vector.host, listenerPort: vector.listenerPort, target: vector.target) { name in
-            headers.first { $0.key.lowercased() == name.lowercased() }?.value
-        }
+        let headers = vector.headers ?? []
+        let defaultService = vector.defaultService.flatMap { name in router.config.services.firstIndex { $0.name == name } }
+        let result = router.route(
+            host: vector.host, listenerPort: vector.listenerPort, target: vector.target,
+            header: { name in headers.first { $0.count == 2 && $0[0].lowercased() == name.lowercased() }?[1] },
+            defaultService: defaultService)
         switch result {
         case .success(let decision):
             let hash = decision.keyHash.map { value -> String in
                 let hex = String(value, radix: 16)
                 return "0x" + String(repeating: "0", count: 16 - hex.count) + hex
             }
+            let keyBytes = decision.keyBytes
             return Expectation(
                 service: decision.service,
-                key: decision.key,
-                key_hex: decision.key == nil ? nil : decision.keyBytes.map { byte in
+                // The vectors' `key` is the key as text only when its bytes are valid UTF-8.
+                key: decision.key == nil ? nil : String(validating: keyBytes, as: UTF8.self),
+                key_hex: decision.key == nil ? nil : keyBytes.map { byte in
                     let hex = String(byte, radix: 16)
                     return hex.count == 1 ? "0" + hex : hex
                 }.joined(),
@@ -90,6 +105,19 @@ struct VectorTests {
         #expect(failures == 0)
     }
 
+    @Test func invalidConfigsAreRefusedAtTheNamedField() throws {
+        let document = try Self.load()
+        #expect(document.invalidConfigs.count >= 5)
+        for invalid in document.invalidConfigs {
+            do {
+                _ = try ConfigLoader.load(yaml: invalid.config, source: invalid.why)
+                Issue.record("accepted the config '\(invalid.why)'")
+            } catch {
+                #expect(error.issues.map(\.field).contains(invalid.field), "'\(invalid.why)': \(error)")
+            }
+        }
+    }
+
     @Test func vectorsCoverEveryAlgorithmAndErrorCode() throws {
         let document = try Self.load()
         let yaml = document.configs.values.joined(separator: "\n")
@@ -104,23 +132,32 @@ struct VectorTests {
         #expect(origins == ["extracted", "path", "fixedShard"])
     }
 
-    /// The Python reference must agree with its own vectors, so the file cannot drift from the
-    /// reference that defines it. Needs python3 with PyYAML and xxhash.
+    /// The Python reference must agree with its own vectors, and the generator must still write
+    /// exactly the committed file, so the file cannot drift from the reference that defines it.
+    /// Needs python3 with PyYAML and xxhash.
     @Test(.enabled(if: PeerRequirement.pythonReferenceAvailable || PeerRequirement.required))
     func pythonReferenceReproducesTheVectors() throws {
         try #require(PeerRequirement.pythonReferenceAvailable, "python3 with PyYAML and xxhash is required (pip install xxhash pyyaml)")
+        let check = try Self.runPython(["sdk/reference/shardline_ref.py", "--check", "sdk/vectors/routing.json"])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains(" passed, 0 failed"))
+        let generator = try Self.runPython(["sdk/reference/generate_vectors.py", "--check"])
+        #expect(generator.status == 0, "\(generator.output)")
+    }
+
+    static func runPython(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.repositoryRoot.appendingPathComponent("sdk/reference/shardline_ref.py").path,
-                             "--check", Self.repositoryRoot.appendingPathComponent("sdk/vectors/routing.json").path]
+        process.arguments = ["python3"] + arguments.map { argument in
+            argument.hasPrefix("sdk/") ? repositoryRoot.appendingPathComponent(argument).path : argument
+        }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
-        #expect(text.contains(" passed, 0 failed"))
+        return (process.terminationStatus, text)
     }
 }
 

@@ -3,9 +3,12 @@
 the Python reference (shardline_ref.py), not by the Swift code the vectors test.
 
     python3 sdk/reference/generate_vectors.py > sdk/vectors/routing.json
+    python3 sdk/reference/generate_vectors.py --check   # fails if the committed file differs
 """
 import json
+import os
 import random
+import sys
 
 import shardline_ref as ref
 
@@ -77,7 +80,7 @@ EDGE_CONFIG = """services:
 """
 
 EDGE_CASES = [
-    # (host, target, headers, listenerPort)
+    # (host, target, headers, listenerPort); a case may add a fifth element, the defaultService
     ("users", "/users/alice/profile", None, None),
     ("users", "/users/al%69ce/profile", None, None),          # decoded after capture: same as alice
     ("users", "/users/a%2Fb/x", None, None),                 # %2F does not split the key
@@ -129,6 +132,101 @@ EDGE_CASES = [
     ("short", "/k/" + "a" * 62, None, None),                 # 65 bytes: 414
     ("short", "/k/a?" + "q" * 59, None, None),
     ("short", "/k/a?" + "q" * 60, None, None),
+    # §1 The order of checks: target, then service, then length, then key.
+    ("nobody", "*", None, None),                             # invalid_target wins over unknown_service
+    (None, "users:443", None, None),
+    ("anything", "*", None, 15002),                          # a listener port does not excuse the target
+    ("nobody", "/k/" + "a" * 9000, None, None),              # unknown_service before any length limit
+    ("short", "/k/%zz" + "a" * 62, None, None),              # path_too_long before the key's encoding
+    ("strict", "/s/%zz", None, None),                        # pattern [a-z0-9-]+ does not match '%': reject
+    # §2 Targets.
+    ("short", "/k/" + "a" * 60 + "?", None, None),           # 64 bytes with the empty query's '?'
+    ("short", "/k/" + "a" * 61 + "?", None, None),           # 65 bytes: the '?' counts when present
+    ("short", "/k/" + "a" * 61 + "#" + "f" * 100, None, None),  # the fragment never counts
+    ("query", "/x?", None, None),                            # present but empty query: no key
+    ("query", "/x#?t=a", None, None),                        # a '?' after '#' is in the fragment
+    ("query", "/x?t=a#t=b", None, None),
+    ("users", "/users/a#b?c/x", None, None),
+    (None, "http://users#frag", None, None),                 # only a fragment: the path is "/"
+    (None, "http://users?x=1#f", None, None),                # only a query: the path is "/"
+    (None, "http:///users/alice/x", None, None),             # empty authority
+    ("users", "http://@/users/alice/x", None, None),         # empty after the userinfo
+    ("users", "http://?x", None, None),
+    ("users", "ftp://users/x", None, None),
+    ("users:", "/users/bob/x", None, None),                  # Host with an empty port
+    ("[::1]:", "/users/bob/x", None, None),
+    ("users", "/other/path?q=1", None, None),                # hashPath hashes the path without the query
+    ("users", "/users/%FF%FE/x", None, None),                # key bytes that are not UTF-8: key is null
+    ("users", "/users/%C3/x", None, None),
+    # §4 keyQuery and keyHeader details.
+    ("query", "/x?t%zz=1&t=ok", None, None),                 # a name with a malformed escape is skipped
+    ("query", "/x?%zz=1", None, None),
+    ("query", "/x?a=%zz&t=ok", None, None),                  # other parts' values are never decoded
+    ("query", "/x?t=ok&t=%zz", None, None),                  # only the first match is decoded
+    ("query", "/x?t", None, None),                           # no '=': empty value, no key
+    ("query", "/x?=v&t=k", None, None),
+    ("query", "/x?T=upper", None, None),                     # names compare as bytes
+    ("tenants", "/any", [("X-Tenant", "first"), ("X-Tenant", "second")], None),  # first occurrence wins
+    ("tenants", "/any", [("x-tenant", ""), ("X-Tenant", "second")], None),       # even when it is empty
+    ("tenants", "/any", [("X-Other", "a"), ("X-TENANT", "b")], None),
+    ("tenants", "/any", [("X-Tenant", "caf\u00e9")], None),                      # header values are UTF-8 bytes
+    # §3 A caller's default service (the CLI without --host): only when there is no Host at all.
+    (None, "/s/tenant-1", None, None, "strict"),
+    ("users", "/users/bob/x", None, None, "strict"),         # a Host still wins
+    ("nobody", "/s/tenant-1", None, None, "strict"),         # an unknown Host is not "no Host"
+    (None, "http://users/users/bob/x", None, None, "strict"),
+    (None, "http://nobody/s/tenant-1", None, None, "strict"),
+]
+
+# Configs the spec refuses, with the field the error names (Swift reports it with its message).
+INVALID_CONFIGS = [
+    ("onMiss shard at the shard count", """services:
+  - name: a
+    hosts: [a]
+    pattern: '^/([^/]+)'
+    onMiss: {shard: 3}
+    endpoints: ["x:1", "y:1", "z:1"]
+""", "services[0].onMiss.shard"),
+    ("onMiss shard negative", """services:
+  - name: a
+    hosts: [a]
+    pattern: '^/([^/]+)'
+    onMiss: {shard: -1}
+    statefulSet: a
+    service: a
+    port: 80
+    replicas: 2
+""", "services[0].onMiss.shard"),
+    ("onMiss shard above the replicas", """services:
+  - name: a
+    hosts: [a]
+    keyHeader: X-K
+    onMiss: {shard: 7}
+    statefulSet: a
+    service: a
+    port: 80
+    replicas: 7
+""", "services[0].onMiss.shard"),
+    ("a host in two services (case-insensitive)", """services:
+  - name: a
+    hosts: [shop]
+    pattern: '^/([^/]+)'
+    endpoints: ["x:1"]
+  - name: b
+    hosts: [SHOP]
+    pattern: '^/([^/]+)'
+    endpoints: ["y:1"]
+""", "services[1].hosts"),
+    ("a listen port in two services", """services:
+  - name: a
+    listenPort: 15100
+    pattern: '^/([^/]+)'
+    endpoints: ["x:1"]
+  - name: b
+    listenPort: 15100
+    pattern: '^/([^/]+)'
+    endpoints: ["y:1"]
+""", "services[1].listenPort"),
 ]
 
 
@@ -142,6 +240,7 @@ def keys_for(seed, count):
 
 
 def main():
+    """Returns the routing.json text."""
     configs = {"edge": EDGE_CONFIG}
     vectors = []
     for algorithm in ALGORITHMS:
@@ -154,18 +253,40 @@ def main():
                 vector["expect"] = ref.evaluate(vector, services)
                 vectors.append(vector)
     services = ref.load_services(EDGE_CONFIG)
-    for host, target, headers, port in EDGE_CASES:
+    for host, target, headers, port, *default in EDGE_CASES:
         vector = {"config": "edge", "host": host, "target": target}
         if headers is not None:
-            vector["headers"] = headers
+            pairs = headers.items() if isinstance(headers, dict) else headers
+            vector["headers"] = [[name, value] for name, value in pairs]
         if port is not None:
             vector["listenerPort"] = port
+        if default:
+            vector["defaultService"] = default[0]
         vector["expect"] = ref.evaluate(vector, services)
         vectors.append(vector)
+    invalid = []
+    for why, text, field in INVALID_CONFIGS:
+        try:
+            ref.load_services(text)
+            raise SystemExit(f"the reference accepts the invalid config '{why}'")
+        except ref.ConfigError as error:
+            if error.field != field:
+                raise SystemExit(f"'{why}': the reference names {error.field}, the case says {field}")
+        invalid.append({"why": why, "config": text, "field": field})
     document = {"version": 1, "spec": "sdk/SPEC.md", "generator": "sdk/reference/generate_vectors.py",
-                "configs": configs, "vectors": vectors}
-    print(json.dumps(document, indent=1, ensure_ascii=False))
+                "configs": configs, "vectors": vectors, "invalidConfigs": invalid,
+                "placement": ref.placement_section()}
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 
 
 if __name__ == "__main__":
-    main()
+    text = main()
+    if sys.argv[1:] == ["--check"]:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors", "routing.json")
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() != text:
+                print("sdk/vectors/routing.json is not what generate_vectors.py writes; regenerate it", file=sys.stderr)
+                sys.exit(1)
+        print("generate_vectors: ok")
+    else:
+        sys.stdout.write(text)

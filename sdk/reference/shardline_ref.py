@@ -26,6 +26,13 @@ import yaml
 MASK64 = (1 << 64) - 1
 
 
+class ConfigError(Exception):
+    """A config the spec refuses; `field` is the path of the offending field (services[0].onMiss.shard)."""
+    def __init__(self, field, message):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
 class RouteError(Exception):
     def __init__(self, code, status):
         super().__init__(code)
@@ -344,7 +351,7 @@ class Service:
         return crc32(key) if self.algorithm == "nginx-ketama" else xxh64(key)
 
 
-def route(services, host, target: bytes, headers=None, listener_port=None):
+def route(services, host, target: bytes, headers=None, listener_port=None, default_service=None):
     authority, path, query, limited = parse_target(target)
     chosen = None
     for service in services:
@@ -355,6 +362,8 @@ def route(services, host, target: bytes, headers=None, listener_port=None):
         if wanted is not None:
             name = host_name(wanted)
             chosen = next((s for s in services if name in s.hosts), None)
+        elif default_service is not None:
+            chosen = next(s for s in services if s.name == default_service)
     if chosen is None:
         raise RouteError("unknown_service", 404)
     s = chosen
@@ -366,7 +375,7 @@ def route(services, host, target: bytes, headers=None, listener_port=None):
         if group:
             key = percent_decode(group)
     elif s.key_header is not None:
-        for name, value in (headers or {}).items():
+        for name, value in headers or []:
             if name.lower() == s.key_header.lower():
                 value = value.strip(" \t").encode()
                 key = value or None
@@ -374,7 +383,11 @@ def route(services, host, target: bytes, headers=None, listener_port=None):
     else:
         for part in query.split(b"&") if query else []:
             name, _, value = part.partition(b"=")
-            if percent_decode(name, True) == s.key_query.encode():
+            try:
+                decoded_name = percent_decode(name, True)
+            except RouteError:
+                continue  # a name with a malformed escape names no parameter (§4): skip the part
+            if decoded_name == s.key_query.encode():
                 decoded = percent_decode(value, True)
                 key = decoded or None
                 break
@@ -388,20 +401,98 @@ def route(services, host, target: bytes, headers=None, listener_port=None):
         key, origin = percent_decode(path), "path"
     h = s.key_hash(key)
     shard = s.place(h)
-    return dict(service=s.name, key=key.decode("utf-8", "replace"), key_hex=key.hex(), origin=origin,
+    return dict(service=s.name, key=utf8_text(key), key_hex=key.hex(), origin=origin,
                 hash=f"0x{h:016x}", shard=shard, address=s.addresses[shard])
 
 
+def utf8_text(key: bytes):
+    """The key as text for the vectors' `key` field: null when the bytes are not valid UTF-8."""
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def validate(specs):
+    """The config rules the vectors exercise (SPEC.md 'Config'); the Swift loader checks more."""
+    hosts, ports = {}, {}
+    for index, spec in enumerate(specs):
+        at = f"services[{index}]"
+        service = Service(spec)
+        on_miss = spec.get("onMiss", "hashPath")
+        if isinstance(on_miss, dict):
+            shard = on_miss.get("shard")
+            if not isinstance(shard, int) or isinstance(shard, bool) or not 0 <= shard < len(service.addresses):
+                raise ConfigError(f"{at}.onMiss.shard", f"shard {shard} does not exist")
+        for host in service.hosts:
+            if host in hosts:
+                raise ConfigError(f"{at}.hosts", f"host {host!r} already belongs to {hosts[host]}")
+            hosts[host] = service.name
+        if service.listen_port is not None:
+            if service.listen_port in ports:
+                raise ConfigError(f"{at}.listenPort", f"port {service.listen_port} already belongs to {ports[service.listen_port]}")
+            ports[service.listen_port] = service.name
+
+
 def load_services(config_yaml: str):
-    return [Service(spec) for spec in yaml.safe_load(config_yaml)["services"]]
+    specs = yaml.safe_load(config_yaml)["services"]
+    validate(specs)
+    return [Service(spec) for spec in specs]
 
 
 def evaluate(vector, services):
     try:
-        return route(services, vector.get("host"), vector["target"].encode("utf-8", "surrogateescape"),
-                     vector.get("headers"), vector.get("listenerPort"))
+        return route(services, vector.get("host"), vector["target"].encode("utf-8"),
+                     [(name, value) for name, value in vector.get("headers", [])], vector.get("listenerPort"),
+                     vector.get("defaultService"))
     except RouteError as error:
         return {"error": error.code, "status": error.status}
+
+
+def placement_section():
+    """The hashing and placement vectors of SPEC.md 8.7, computed here."""
+    import gen_placement_vectors as pv
+
+    def h64(value):
+        return f"0x{value:016x}"
+
+    def h32(value):
+        return f"0x{value:08x}"
+
+    section = {
+        "xxh64": [{"input_hex": data.hex(), "seed": h64(seed), "hash": h64(xxh64(data, seed))} for data, seed in pv.XXH_INPUTS],
+        "crc32": [{"input_hex": data.hex(), "checksum": h32(crc32(data))} for data in pv.CRC_INPUTS],
+        "jump": [{"hash": h64(k), "buckets": n, "shard": jump(k, n)} for k in pv.JUMP_KEYS for n in pv.JUMP_BUCKETS],
+        "rendezvousSalts": [h64(mix(((i + 1) * GAMMA) & M64)) for i in range(4)],
+        "placements": [],
+        "maglevTable": [],
+        "nginxKetama": [],
+        "nginxFirstPoints": [],
+    }
+    for key in pv.PLACEMENT_KEYS:
+        h = xxh64(key)
+        for n in pv.PLACEMENT_COUNTS:
+            section["placements"].append({"key_hex": key.hex(), "shards": n, "hash": h64(h), "jump": jump(h, n),
+                                          "modulo": modulo(h, n), "ring": ring(h, n), "rendezvous": rendezvous(h, n),
+                                          "maglev": maglev(h, n)})
+    for n in [2, 3, 7, 64]:
+        table = maglev_table(n)
+        section["maglevTable"].append({"shards": n, "slots": [[i, table[i]] for i in [0, 1, 2, 100, 1000, 32768, 65535, 65536]]})
+    for servers in pv.NGINX_SERVER_SETS:
+        for key in pv.PLACEMENT_KEYS:
+            k = crc32(key)
+            section["nginxKetama"].append({"servers": servers, "key_hex": key.hex(), "crc32": h32(k),
+                                           "shard": nginx_ketama(k, servers)})
+        hashes, owners = nginx_points(servers)
+        section["nginxFirstPoints"].append({"servers": servers, "points": [[h32(hashes[i]), owners[i]] for i in range(5)]})
+    return section
+
+
+def check_placement(section):
+    if section == placement_section():
+        return 0
+    print("the placement section differs from what this reference computes")
+    return 1
 
 
 def check(path):
@@ -415,7 +506,17 @@ def check(path):
             failures += 1
             if failures <= 20:
                 print(f"vector {index} ({vector['config']} {vector['target'][:60]!r}): expected {vector['expect']}, got {got}")
-    total = len(document["vectors"])
+    for index, case in enumerate(document["invalidConfigs"]):
+        try:
+            load_services(case["config"])
+            got = "accepted"
+        except ConfigError as error:
+            got = error.field
+        if got != case["field"]:
+            failures += 1
+            print(f"invalid config {index} ({case['why']}): expected an error at {case['field']}, got {got}")
+    failures += check_placement(document["placement"])
+    total = len(document["vectors"]) + len(document["invalidConfigs"]) + 1
     print(f"{total - failures} passed, {failures} failed")
     return failures == 0
 

@@ -29,10 +29,15 @@ public struct ShardRouter: Sendable {
     ///   - listenerPort: the local port the request arrived on, if the caller has listeners.
     ///   - target: the request target: origin-form (`/users/a?x=1`) or absolute-form
     ///     (`http://users/users/a`, whose authority then replaces the Host header, RFC 9112 3.2.2).
-    ///   - header: looks up a request header by name (only called for `keyHeader` services).
+    ///   - header: looks up a request header by name (only called for `keyHeader` services); it
+    ///     must return the first occurrence of a repeated header (SPEC.md section 4).
+    ///   - defaultService: the service for a request with no Host at all (no Host header and an
+    ///     origin-form target), for a caller bound to a config rather than serving traffic, such as
+    ///     `shardline route` without `--host` (SPEC.md section 3, rule 3). A proxy passes nil: a
+    ///     request without a Host is then `unknown_service`, never guessed.
     public func route(
         host: String?, listenerPort: Int? = nil, target: String,
-        header: (String) -> String? = { _ in nil }
+        header: (String) -> String? = { _ in nil }, defaultService: Int? = nil
     ) -> Result<RouteDecision, RouteError> {
         var utf8Target = target
         return utf8Target.withUTF8 { bytes in
@@ -42,8 +47,10 @@ public struct ShardRouter: Sendable {
                 index = owner
             } else if let authority = parsed.authority {
                 index = hosts.lookup(UnsafeBufferPointer(rebasing: bytes[authority]))
+            } else if let host {
+                index = hosts.lookup(host)
             } else {
-                index = host.flatMap(hosts.lookup)
+                index = defaultService.flatMap { services.indices.contains($0) ? $0 : nil }
             }
             guard let index else {
                 let name = parsed.authority.map { String(decoding: bytes[$0], as: UTF8.self) } ?? host

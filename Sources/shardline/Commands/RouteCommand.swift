@@ -51,14 +51,9 @@ struct RouteCommand: ParsableCommand {
         let lookup: (String) -> String? = { name in headerValues.first { $0.name == name.lowercased() }?.value }
         var rejected = 0
         for path in paths {
-            let result: Result<RouteDecision, RouteError>
-            if let host {
-                result = router.route(host: host, target: path, header: lookup)
-            } else if path.hasPrefix("/") {
-                result = router.route(service: 0, target: path, header: lookup)
-            } else {
-                result = router.route(host: nil, target: path, header: lookup)
-            }
+            // Without --host, an origin-form path has no Host at all: the first service is the
+            // default (SPEC.md section 3, rule 3); an absolute URL's host still selects.
+            let result = router.route(host: host, target: path, header: lookup, defaultService: 0)
             switch result {
             case .success(let decision):
                 if json {
