@@ -1,4 +1,4 @@
-/// How keys are spread over shards. Each case is a public contract, specified in SPEC-placement.md
+/// How keys are spread over shards. Each case is a public contract, specified in sdk/SPEC.md section 8
 /// and pinned by test vectors, because every client that routes to the same shards must agree.
 public enum PlacementAlgorithm: String, Sendable, CaseIterable, Codable {
     /// Jump Consistent Hash: perfect balance, minimal movement, no table. The default.

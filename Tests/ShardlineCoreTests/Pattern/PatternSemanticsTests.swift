@@ -1,10 +1,10 @@
 import Testing
 @testable import ShardlineCore
 
-/// Hand-written cases for the rules Python's `re` cannot check (PatternOracleTable covers the
-/// rest). Expected values follow Go's `regexp`: the ones marked "Go's own tests" are results that
-/// Go's regexp test table asserts; the others are derived by running Go's algorithm (compile
-/// structure of regexp/syntax, Pike VM of regexp/exec.go) by hand, as explained per case.
+/// Hand-written cases with the reason for each result; sdk/vectors/patterns.json holds the same
+/// cases and thousands more, with results from Go's own regexp. The ones marked "Go's own tests"
+/// are results that Go's regexp test table asserts; the others were derived by running Go's
+/// algorithm by hand, as explained per case, and Go confirms them all in patterns.json.
 @Suite struct PatternSemanticsTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let pattern: String

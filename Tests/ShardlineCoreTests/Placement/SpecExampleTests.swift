@@ -1,8 +1,8 @@
 import Testing
 @testable import ShardlineCore
 
-/// The worked examples of SPEC-placement.md (computed by tools/spec_examples.py from the Python
-/// reference), so the document cannot drift from the code.
+/// The worked examples of sdk/SPEC.md sections 7 and 8 (computed by sdk/reference/spec_examples.py
+/// from the Python reference), so the document cannot drift from the code.
 @Suite struct SpecExampleTests {
     @Test func keyHashes() {
         #expect(XXHash64.hash("user-42") == 0x397E_9D3A_76AF_7C81)
