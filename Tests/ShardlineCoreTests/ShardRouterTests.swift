@@ -39,6 +39,26 @@ struct ShardRouterTests {
         try router.route(host: host, listenerPort: port, target: target, header: { headers[$0] }).get()
     }
 
+    /// SPEC section 3 rule 3: a default service applies only when the request has no Host at all.
+    @Test func defaultServiceOnlyWithoutAnyHost() throws {
+        let noHost = try router.route(host: nil, target: "/s/k", defaultService: 1).get()
+        #expect(noHost.service == "strict" && noHost.key == "k")
+        #expect(try router.route(host: "users", target: "/users/a/x", defaultService: 1).get().service == "users")
+        #expect(try router.route(host: nil, target: "http://pinned/p/k", defaultService: 1).get().service == "pinned")
+        for (host, target, service) in [("nobody", "/s/k", 1), (nil, "http://nobody/s/k", 1), (nil, "/s/k", 99)] as [(String?, String, Int)] {
+            guard case .failure(let error) = router.route(host: host, target: target, defaultService: service) else {
+                Issue.record("\(host ?? "-") \(target) was routed")
+                continue
+            }
+            #expect(error.code == .unknownService)
+        }
+        guard case .failure(let error) = router.route(host: nil, target: "/s/k") else {
+            Issue.record("a request without a Host was routed without a default service")
+            return
+        }
+        #expect(error.code == .unknownService)
+    }
+
     func error(_ host: String?, _ target: String, port: Int? = nil) -> RouteError? {
         if case .failure(let error) = router.route(host: host, listenerPort: port, target: target) { return error }
         return nil
