@@ -174,6 +174,7 @@ EDGE_CASES = [
     (None, "/s/tenant-1", None, None, "strict"),
     ("users", "/users/bob/x", None, None, "strict"),         # a Host still wins
     ("nobody", "/s/tenant-1", None, None, "strict"),         # an unknown Host is not "no Host"
+    ("", "/s/tenant-1", None, None, "strict"),               # nor is an empty Host header
     (None, "http://users/users/bob/x", None, None, "strict"),
     (None, "http://nobody/s/tenant-1", None, None, "strict"),
 ]
