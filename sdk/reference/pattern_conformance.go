@@ -17,6 +17,8 @@
 //	accept  PATTERN  INPUT...          each INPUT optionally INPUT=>EXPECTED (spec result, when
 //	                                   it differs from Go's: none, nogroup or START-END)
 //	refuse  CODE     PATTERN  [WHY]    WHY is required when Go accepts the pattern
+//	random  SEED     PATTERNS INPUTS   PATTERNS random patterns of the spec's subset (ASCII only, so
+//	                                   case folding equals Go's), INPUTS random inputs each
 //	# comment
 package main
 
@@ -26,6 +28,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"os"
 	"regexp"
 	"runtime"
@@ -122,6 +125,90 @@ func result(re *regexp.Regexp, input []byte) interface{} {
 		return "no_group"
 	}
 	return []int{m[2], m[3]}
+}
+
+// randomPatterns draws patterns from the spec's subset: literals, classes, anchors, groups,
+// alternation, greedy and lazy repetition (never stacked), scoped flags; always a group 1.
+type randomPatterns struct{ r *rand.Rand }
+
+func (g randomPatterns) pick(options ...string) string { return options[g.r.Intn(len(options))] }
+
+func (g randomPatterns) atom(depth int) string {
+	switch n := g.r.Intn(14); {
+	case n < 5:
+		return g.pick("a", "b", "/", "-", "\\.", "1", "k", "s")
+	case n < 8:
+		return g.pick("[a-c]", "[^/]", "[ab/]", "\\d", "\\w", "\\W", ".", "[[:alpha:]]", "[^a]", "\\s")
+	case n < 9:
+		return g.pick("^", "$", "\\A", "\\z")
+	case depth > 1:
+		return "a"
+	default:
+		body := g.alternation(depth + 1)
+		return g.pick("(", "(?:", "(?i:", "(?s:", "(") + body + ")"
+	}
+}
+
+func (g randomPatterns) quantified(depth int) string {
+	atom := g.atom(depth)
+	if g.r.Intn(3) > 0 {
+		return atom
+	}
+	quantifier := g.pick("*", "+", "?", "{2}", "{0,2}", "{1,}", "{0}", "{1,3}")
+	if g.r.Intn(3) == 0 {
+		quantifier += "?"
+	}
+	return atom + quantifier
+}
+
+func (g randomPatterns) concatenation(depth int) string {
+	var b strings.Builder
+	for n := g.r.Intn(3); n >= 0; n-- {
+		b.WriteString(g.quantified(depth))
+	}
+	return b.String()
+}
+
+func (g randomPatterns) alternation(depth int) string {
+	branches := []string{g.concatenation(depth)}
+	for g.r.Intn(3) == 0 {
+		branches = append(branches, g.concatenation(depth))
+	}
+	return strings.Join(branches, "|")
+}
+
+func (g randomPatterns) pattern() string {
+	prefix, suffix := "", ""
+	if g.r.Intn(2) == 0 {
+		prefix = g.quantified(1)
+	}
+	if g.r.Intn(6) == 0 {
+		prefix = "(?i)" + prefix
+	}
+	if g.r.Intn(2) == 0 {
+		suffix = g.quantified(1)
+	}
+	return prefix + "(" + g.alternation(1) + ")" + suffix
+}
+
+// input draws mostly from the characters the pattern names, so that many inputs match.
+func (g randomPatterns) input(pattern string) []byte {
+	common := []string{"a", "b", "/", "1", "k", "s", "-", ".", "aa", "ab"}
+	for _, c := range pattern {
+		if strings.ContainsRune("ab/1ks-.", c) {
+			common = append(common, string(c), string(c))
+		}
+	}
+	rare := []string{"K", "S", "A", "\n", " ", "é", "\u212a", "\u017f", "\xff", "\xe2\x82"}
+	var b []byte
+	for n := g.r.Intn(8); n > 0; n-- {
+		if g.r.Intn(6) == 0 {
+			b = append(b, g.pick(rare...)...)
+		} else {
+			b = append(b, g.pick(common...)...)
+		}
+	}
+	return b
 }
 
 func parseExpected(text string) (interface{}, error) {
@@ -250,6 +337,43 @@ func generate() ([]byte, error) {
 				}
 			}
 			doc.Patterns = append(doc.Patterns, e)
+		case "random":
+			if len(fields) != 4 {
+				return nil, fmt.Errorf("%s: random needs a seed, a pattern count and an input count", where)
+			}
+			seed, e1 := strconv.ParseInt(fields[1], 10, 64)
+			patterns, e2 := strconv.Atoi(fields[2])
+			inputs, e3 := strconv.Atoi(fields[3])
+			if e1 != nil || e2 != nil || e3 != nil {
+				return nil, fmt.Errorf("%s: random takes three integers", where)
+			}
+			generator := randomPatterns{rand.New(rand.NewSource(seed))}
+			for added := 0; added < patterns; {
+				pattern := generator.pattern()
+				if seen[pattern] {
+					continue
+				}
+				re, err := regexp.Compile(pattern)
+				if err != nil {
+					return nil, fmt.Errorf("%s: Go refuses the generated pattern %q: %v", where, pattern, err)
+				}
+				seen[pattern] = true
+				added++
+				e := entry{Pattern: pattern, Accept: true}
+				for i := 0; i < inputs; i++ {
+					input := generator.input(pattern)
+					c := testCase{Expect: result(re, input)}
+					if utf8.Valid(input) {
+						text := string(input)
+						c.Input = &text
+					} else {
+						h := hex.EncodeToString(input)
+						c.InputHex = &h
+					}
+					e.Cases = append(e.Cases, c)
+				}
+				doc.Patterns = append(doc.Patterns, e)
+			}
 		default:
 			return nil, fmt.Errorf("%s: unknown line kind %q", where, fields[0])
 		}
