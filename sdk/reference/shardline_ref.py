@@ -2,14 +2,16 @@
 """Shardline routing, reimplemented from sdk/SPEC.md alone, in plain Python.
 
 This is the second implementation that keeps the spec honest: `sdk/vectors/routing.json` is
-generated here (`--generate`) and checked here (`--check`), and the Swift core must reproduce
-every vector (Tests/ShardlineCoreTests/VectorTests.swift). Where the two disagree, one of them
-does not follow the spec.
+computed here (written by generate_vectors.py) and checked here (`--check`: every vector, every
+refused config, the placement section), and the Swift core must reproduce every vector
+(Tests/ShardlineCoreTests/VectorTests.swift). Where the two disagree, one of them does not follow
+the spec.
 
-Patterns: this reference uses Python's `re` for the pattern subset the vectors use (literals,
-classes, groups, greedy quantifiers, anchors), on the path decoded as UTF-8 with
+Patterns: this reference uses Python's `re` for the pattern subset the routing vectors use
+(literals, classes, groups, greedy quantifiers, anchors), on the path decoded as UTF-8 with
 `surrogateescape`, converting character offsets back to byte offsets. It is not a full RE2
-implementation; the Swift engine's own tests cover the rest of the syntax.
+implementation; the pattern language is pinned by sdk/vectors/patterns.json, generated from Go's
+own regexp (pattern_conformance.go).
 
 Needs: PyYAML, xxhash (pip install xxhash).
 """
