@@ -62,7 +62,7 @@ let package = Package(
             dependencies: ["ShardlineGenerate", "ShardlineCore", .product(name: "Yams", package: "Yams")]
         ),
         // Runs the built `shardline` binary: the exact output shapes scripts rely on.
-        .testTarget(name: "ShardlineCLITests", dependencies: ["shardline"]),
+        .testTarget(name: "ShardlineCLITests", dependencies: ["shardline", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "ShardlineSidecarTests",
             dependencies: [
