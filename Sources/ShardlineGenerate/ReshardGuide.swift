@@ -33,7 +33,8 @@ public struct ReshardGuide: Sendable {
     /// with only this service's `replicas` changed.
     public let manifests: ShardManifests
     public let steps: [Step]
-    /// How long to wait after the ConfigMap changes before removing shards.
+    /// How long after the ConfigMap changes every sidecar has the new config: the kubelet's sync,
+    /// the sidecar's poll and `dnsRefreshInterval`; shrinking adds `responseHeaderTimeout`.
     public let reloadWait: Duration
 
     /// The kubelet's `syncFrequency` default: how often it refreshes mounted ConfigMaps at most.
@@ -61,8 +62,9 @@ public struct ReshardGuide: Sendable {
         manifests = ShardManifests(target, config: newConfig)
         direction = plan.to > plan.from ? .grow : plan.to < plan.from ? .shrink : .unchanged
         let sidecar = deployed.sidecar
+        // Shrinking also waits for requests already sent to a removed shard to be answered.
         reloadWait = Self.kubeletSyncPeriod + Self.configPropagationMargin + Self.sidecarConfigPoll
-            + sidecar.dnsRefreshInterval + sidecar.responseHeaderTimeout
+            + sidecar.dnsRefreshInterval + (direction == .shrink ? sidecar.responseHeaderTimeout : .zero)
         steps = Self.steps(direction: direction, plan: plan, manifests: manifests, folder: folder, sidecar: sidecar, reloadWait: reloadWait)
     }
 

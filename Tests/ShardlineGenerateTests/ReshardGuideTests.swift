@@ -22,6 +22,8 @@ struct ReshardGuideTests {
         #expect(guide.steps[1].commands == ["kubectl -n default rollout status statefulset/users --timeout=10m"])
         #expect(guide.steps[2].commands == ["kubectl apply -f out/shardline-config.yaml"])
         #expect(guide.steps[0].reason.contains("users-3"))
+        // Growing removes nothing, so no request needs to finish first: 60 + 30 + 0.5 + 1 s.
+        #expect(guide.reloadWait == .milliseconds(91_500))
     }
 
     @Test func shrinkingChangesTheConfigAndWaitsForReloadsBeforeScalingDown() throws {
