@@ -298,6 +298,13 @@ struct GenerateCLITests {
             #expect(run.stdout.contains("kind:"), "\(folder) rendered nothing")
             rendered.append(file)
         }
+        // The stdout form too (a comment header, then the objects as one stream).
+        let stream = try Self.shardline(Self.seedArguments + ["--client", "users-client", "--client-image", "registry.example/users-client:1.0", "--storage", "1Gi"])
+        #expect(stream.status == 0, "\(stream.stderr)")
+        let streamFile = work.appendingPathComponent("stdout.yaml").path
+        try stream.stdout.write(toFile: streamFile, atomically: true, encoding: .utf8)
+        rendered.append(streamFile)
+
         let newest = try Self.run("/usr/bin/env", ["python3", "-c", "import kubernetes_validate.utils as u; print(u.latest_version())"])
         let newestVersion = newest.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(newest.status == 0 && !newestVersion.isEmpty, "\(newest.stderr)")
@@ -305,6 +312,7 @@ struct GenerateCLITests {
             let run = try Self.run(validator, ["--strict", "--kubernetes-version", version] + rendered)
             #expect(run.status == 0, "kubernetes-validate --strict -k \(version) failed for \(folders):\n\(run.stdout)\(run.stderr)")
             #expect(run.stdout.contains("passed for resource statefulset/orders against version"), "\(run.stdout)")
+            #expect(run.stdout.contains("passed for resource deployment/users-client against version"), "\(run.stdout)")
         }
     }
 }

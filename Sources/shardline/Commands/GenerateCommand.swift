@@ -23,12 +23,14 @@ struct GenerateCommand: ParsableCommand {
         shrinking, every sidecar has reloaded the config before the pods go.
 
         Examples:
-          shardline generate --name users --image registry.example/users:1.0 --port 8080 \\
+          shardline generate --name users --image registry.example/users:1.0 \\
             --shards 3 --pattern '^/users/([^/]*)/' --output manifests/users
           kubectl apply -k manifests/users
-          shardline generate --name users --image registry.example/users:1.0 --port 8080 \\
+          kubectl get configmap shardline-config \\
+            -o jsonpath='{.data.config\\.yaml}' > deployed.yaml
+          shardline generate --name users --image registry.example/users:1.0 \\
             --shards 4 --pattern '^/users/([^/]*)/' --output manifests/users \\
-            --from-config <(kubectl get configmap shardline-config -o jsonpath='{.data.config\\.yaml}')
+            --from-config deployed.yaml
         """
     )
 
