@@ -188,7 +188,7 @@ public struct ReshardGuide: Sendable {
         lines.append("\(plan.service) (\(plan.algorithm.rawValue)): \(plan.from) -> \(plan.to) shards, \(plan.keys) keys sampled")
         lines.append("moved: \(plan.moved) (\(Self.percent(plan.movedFraction))), optimal \(Self.percent(plan.optimalFraction))")
         for (from, row) in plan.moves.enumerated() {
-            for (to, count) in row.enumerated() where from != to && count > 0 {
+            for (to, count) in row.enumerated() where plan.isMove(from: from, to: to) && count > 0 {
                 lines.append("  \(from) -> \(to): \(count)")
             }
         }

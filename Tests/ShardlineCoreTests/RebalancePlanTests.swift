@@ -40,6 +40,15 @@ struct RebalancePlanTests {
         #expect(planA.moved == onNew)
     }
 
+    @Test func reorderingTheListMovesOnlyWhatChangesServer() throws {
+        let reordered = [PodAddress(host: "10.0.0.6", port: 11211), PodAddress(host: "10.0.0.5", port: 11211)]
+        let plan = try RebalancePlan(service: Self.service(.nginxKetama), toReplicas: 2, newEndpoints: reordered, keys: Self.keys)
+        // nginx-ketama places by address, so the same two servers in another order move nothing.
+        #expect(plan.moved == 0)
+        #expect(!plan.isMove(from: 0, to: 1))
+        #expect(plan.json.serialized().contains("\"moves\":[]"))
+    }
+
     @Test func ordinalAlgorithmsGrowWithoutAddresses() throws {
         let plan = try RebalancePlan(service: Self.service(.jump), toReplicas: 3, keys: Self.keys)
         #expect(plan.to == 3)

@@ -9,6 +9,17 @@ public struct RebalancePlan: Sendable {
     public let moved: Int
     /// `moves[i][j]`: keys on shard i before and on shard j after.
     public let moves: [[Int]]
+    /// Shard identities before and after when they are addresses (an `endpoints` list given anew),
+    /// nil when the ordinal is the identity.
+    private let namesBefore: [String]?
+    private let namesAfter: [String]?
+
+    /// Whether keys on shard `from` before and on shard `to` after changed server: a different
+    /// ordinal, or for a re-listed `endpoints` service, a different address.
+    public func isMove(from: Int, to: Int) -> Bool {
+        if let namesBefore, let namesAfter { return namesBefore[from] != namesAfter[to] }
+        return from != to
+    }
 
     public var movedFraction: Double { keys == 0 ? 0 : Double(moved) / Double(keys) }
     public var optimalFraction: Double { from == to ? 0 : Double(abs(to - from)) / Double(max(from, to)) }
@@ -66,12 +77,14 @@ public struct RebalancePlan: Sendable {
         self.keys = keys.count
         self.moved = moved
         self.moves = moves
+        self.namesBefore = namesBefore
+        self.namesAfter = namesAfter
     }
 
     public var json: JSONValue {
         var transitions: [JSONValue] = []
         for (i, row) in moves.enumerated() {
-            for (j, count) in row.enumerated() where count > 0 && i != j {
+            for (j, count) in row.enumerated() where count > 0 && isMove(from: i, to: j) {
                 transitions.append(.object([("from", .int(i)), ("to", .int(j)), ("keys", .int(count))]))
             }
         }

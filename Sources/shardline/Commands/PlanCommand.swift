@@ -86,7 +86,7 @@ struct PlanCommand: ParsableCommand {
             print(pad(String(shard), 5) + "  " + pad(before, 6) + "  " + pad(after, 5))
         }
         for (from, row) in plan.moves.enumerated() {
-            for (to, count) in row.enumerated() where from != to && count > 0 {
+            for (to, count) in row.enumerated() where plan.isMove(from: from, to: to) && count > 0 {
                 print("  \(from) -> \(to): \(count)")
             }
         }
