@@ -165,6 +165,16 @@ struct GenerateCLITests {
         #expect(run.stdout.isEmpty)
     }
 
+    @Test func flagsThatOnlyWorkTogetherSaySo() throws {
+        let noOutput = try Self.shardline(Self.seedArguments + ["--from-config", "sdk/examples/shardline.yaml"])
+        #expect(noOutput.status != 0)
+        #expect(noOutput.stderr.contains("add --output DIR"), "\(noOutput.stderr)")
+        let noImage = try Self.shardline(Self.seedArguments + ["--client", "users-client"])
+        #expect(noImage.status != 0)
+        #expect(noImage.stderr.contains("--client-image"), "\(noImage.stderr)")
+        #expect(noImage.stdout.isEmpty)
+    }
+
     // MARK: Resharding
 
     static func reshard(from: Int, to: Int) throws -> (guide: [String: Any], plan: [String: Any], folder: URL, text: String) {
@@ -247,6 +257,9 @@ struct GenerateCLITests {
         #expect(given.status == 0, "\(given.stderr)")
         let other = try Self.shardline(["plan", "--service", "cache", "--endpoints", "10.0.0.5:11211,10.0.0.6:11211,10.0.0.99:11211", "--json"])
         #expect(given.stdout != other.stdout, "the answer depends on the new server's address")
+        let statefulSet = try Self.shardline(["plan", "--service", "users", "--endpoints", "10.0.0.5:8080"])
+        #expect(statefulSet.status != 0)
+        #expect(statefulSet.stderr.contains("named by ordinal"), "\(statefulSet.stderr)")
         let shrink = try Self.shardline(["plan", "--service", "cache", "--replicas", "1", "--json"])
         #expect(shrink.status == 0, "shrinking needs no new names: \(shrink.stderr)")
     }
