@@ -150,6 +150,9 @@ struct GenerateCommand: ParsableCommand {
             print(guide.text(), terminator: "")
             if guide.direction != .unchanged {
                 print("\nThe new objects are in \(output): " + files.map(\.fileName).joined(separator: ", "))
+                print("The two that change:\n")
+                let changed = ["StatefulSet", "ConfigMap"].compactMap { guide.manifests.object(kind: $0)?.yaml }
+                print(ManifestWriter.stream(changed), terminator: "")
             }
         }
     }
