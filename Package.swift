@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "ShardlineCore", targets: ["ShardlineCore"]),
         .library(name: "ShardlineSidecar", targets: ["ShardlineSidecar"]),
+        .library(name: "ShardlineGenerate", targets: ["ShardlineGenerate"]),
         .executable(name: "shardline", targets: ["shardline"]),
     ],
     dependencies: [
@@ -40,17 +41,28 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // Kubernetes objects for a sharded service, and the safe order to change its shard count:
+        // pure (flags in, objects out), so the CLI only parses flags and writes files.
+        .target(
+            name: "ShardlineGenerate",
+            dependencies: ["ShardlineCore", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "shardline",
             dependencies: [
                 "ShardlineCore",
                 "ShardlineSidecar",
+                "ShardlineGenerate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore"]),
+        .testTarget(
+            name: "ShardlineGenerateTests",
+            dependencies: ["ShardlineGenerate", "ShardlineCore", .product(name: "Yams", package: "Yams")]
+        ),
         // Runs the built `shardline` binary: the exact output shapes scripts rely on.
-        .testTarget(name: "ShardlineCLITests", dependencies: ["shardline"]),
+        .testTarget(name: "ShardlineCLITests", dependencies: ["shardline", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "ShardlineSidecarTests",
             dependencies: [

@@ -14,6 +14,7 @@ struct Shardline: AsyncParsableCommand {
         subcommands: [
             RouteCommand.self,
             PlanCommand.self,
+            GenerateCommand.self,
             ValidateCommand.self,
             SidecarCommand.self,
             DemoCommand.self,

@@ -107,9 +107,10 @@ struct CLITests {
 
     @Test func planWithAKeysFile() throws {
         let keys = try temporaryFile((0..<1000).map { "user-\($0)" }.joined(separator: "\n"))
-        let run = try shardline("plan", "--service", "cache", "--replicas", "3", "--keys", keys, "--json")
+        let run = try shardline("plan", "--service", "cache", "--endpoints", "10.0.0.5:11211,10.0.0.6:11211,10.0.0.7:11211", "--keys", keys, "--json")
         #expect(run.status == 0)
         #expect(run.jsonLines.first?["keys"] as? Int == 1000)
+        #expect(run.jsonLines.first?["to"] as? Int == 3)
         #expect(run.jsonLines.first?["algorithm"] as? String == "nginx-ketama")
     }
 

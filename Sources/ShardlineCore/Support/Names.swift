@@ -1,7 +1,8 @@
-/// RFC 1123 names as Kubernetes validates them, checked without Foundation.
-enum DNSName {
+/// RFC 1123 names as Kubernetes validates them, checked without Foundation. Public so the
+/// manifest generator refuses exactly the names the config loader refuses.
+public enum DNSName {
     /// A DNS-1123 label: 1-63 of `[a-z0-9-]`, starting and ending alphanumeric.
-    static func isLabel(_ text: String) -> Bool {
+    public static func isLabel(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard (1...63).contains(bytes.count) else { return false }
         guard isAlnum(bytes.first!), isAlnum(bytes.last!) else { return false }
@@ -9,7 +10,7 @@ enum DNSName {
     }
 
     /// Dot-separated labels, at most 253 characters.
-    static func isDomain(_ text: String) -> Bool {
+    public static func isDomain(_ text: String) -> Bool {
         guard !text.isEmpty, text.utf8.count <= 253 else { return false }
         return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isLabel(String($0)) }
     }

@@ -22,19 +22,61 @@ public enum ServiceTopology: Sendable, Equatable {
         }
     }
 
-    /// The same topology with a different shard count (for `plan`); explicit endpoint lists grow
-    /// with placeholder names, since only the count matters to ordinal-based placement.
-    public func resized(to replicas: Int) -> ServiceTopology {
+    /// The same shards with a different count, for `plan` and resharding. A StatefulSet's new
+    /// shards are named by their ordinals. An explicit list keeps its first entries when it shrinks
+    /// and takes new entries only from `newEndpoints` (the whole list after the change, in order):
+    /// nothing here makes up an address, because `nginx-ketama` hashes the addresses and an
+    /// invented one would give an invented answer.
+    public func resized(to replicas: Int, newEndpoints: [PodAddress]? = nil) throws(TopologyResizeError) -> ServiceTopology {
+        guard (1...10_000).contains(replicas) else {
+            throw TopologyResizeError(.outOfRange, "\(replicas) shards is out of range; use 1...10000")
+        }
         switch self {
         case .statefulSet(var set):
+            if newEndpoints != nil {
+                throw TopologyResizeError(.endpointsNotApplicable, "the service's shards are StatefulSet pods, named by ordinal; --endpoints applies only to a service with an `endpoints` list")
+            }
             set.replicas = replicas
             return .statefulSet(set)
         case .endpoints(let list):
-            if replicas <= list.count { return .endpoints(Array(list.prefix(replicas))) }
-            let extra = (list.count..<replicas).map { PodAddress(host: "shard-\($0).invalid", port: 80) }
-            return .endpoints(list + extra)
+            if let newEndpoints {
+                guard newEndpoints.count == replicas else {
+                    throw TopologyResizeError(.endpointCountMismatch, "--endpoints lists \(newEndpoints.count) address(es) but the plan is for \(replicas) shards; list every shard after the change, in order")
+                }
+                guard Set(newEndpoints).count == newEndpoints.count else {
+                    throw TopologyResizeError(.endpointCountMismatch, "--endpoints lists an address twice; each shard needs its own endpoint")
+                }
+                return .endpoints(newEndpoints)
+            }
+            guard replicas <= list.count else {
+                throw TopologyResizeError(.endpointsRequired, "the service lists its shards as `endpoints`, so the \(replicas - list.count) new shard(s) have no address yet; give the whole list after the change, in order, with --endpoints HOST:PORT,...")
+            }
+            return .endpoints(Array(list.prefix(replicas)))
         }
     }
+}
+
+/// Why a topology cannot be resized as asked: a code for scripts and tests, a message for people.
+public struct TopologyResizeError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Sendable, Hashable {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let outOfRange = Code(rawValue: "out_of_range")
+        /// New shards of an `endpoints` service need addresses the user must give.
+        public static let endpointsRequired = Code(rawValue: "endpoints_required")
+        public static let endpointCountMismatch = Code(rawValue: "endpoint_count_mismatch")
+        public static let endpointsNotApplicable = Code(rawValue: "endpoints_not_applicable")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
 }
 
 /// A StatefulSet reached through its headless Service.

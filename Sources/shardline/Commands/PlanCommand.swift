@@ -12,16 +12,27 @@ struct PlanCommand: ParsableCommand {
         and where they go. Use real keys (--keys, one per line) to see your own traffic, or a \
         deterministic random sample (--sample).
 
+        A service with an explicit `endpoints` list grows only with the new addresses given \
+        (--endpoints, the whole list after the change, in order) when its algorithm is \
+        nginx-ketama: that algorithm hashes the addresses, so no answer exists without them.
+
         Examples:
           shardline plan --replicas 4 --service users
+          shardline plan --service cache --endpoints 10.0.0.5:11211,10.0.0.6:11211,10.0.0.7:11211
           shardline plan --config shardline.yaml --replicas 6 --keys keys.txt --json
         """
     )
 
     @OptionGroup var configOptions: ConfigOptions
 
-    @Option(help: ArgumentHelp("The shard count to plan for.", valueName: "n"))
-    var replicas: Int
+    @Option(help: ArgumentHelp("The shard count to plan for (default with --endpoints: their number).", valueName: "n"))
+    var replicas: Int?
+
+    @Option(
+        parsing: .singleValue,
+        help: ArgumentHelp("For a service with an `endpoints` list: every shard's HOST:PORT after the change, in order (comma-separated or repeated).", valueName: "host:port,...")
+    )
+    var endpoints: [String] = []
 
     @Option(help: ArgumentHelp("The service to plan for (required when the config has several).", valueName: "name"))
     var service: String?
@@ -36,7 +47,15 @@ struct PlanCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        guard let replicas = replicas ?? (endpointList?.count) else {
+            throw ValidationError("give --replicas N (the shard count to plan for), or --endpoints with the whole list after the change")
+        }
         guard (1...10_000).contains(replicas) else { throw ValidationError("--replicas must be in 1...10000") }
+        if let list = endpointList {
+            for (index, address) in list.enumerated() where address == nil {
+                throw ValidationError("--endpoints: '\(endpointTexts[index])' is not HOST:PORT (e.g. 10.0.0.7:11211)")
+            }
+        }
         if keys != nil && sample != nil { throw ValidationError("use either --keys or --sample, not both") }
         if let sample, !(1...100_000_000).contains(sample) { throw ValidationError("--sample must be in 1...100000000") }
     }
@@ -45,7 +64,15 @@ struct PlanCommand: ParsableCommand {
         let config = try configOptions.load()
         let index = try selectService(service, in: config)
         let keyList = try loadKeys()
-        let plan = RebalancePlan(service: config.services[index], toReplicas: replicas, keys: keyList)
+        let newEndpoints = endpointList?.compactMap { $0 }
+        let plan: RebalancePlan
+        do {
+            plan = try RebalancePlan(
+                service: config.services[index], toReplicas: replicas ?? newEndpoints?.count ?? 0,
+                newEndpoints: newEndpoints, keys: keyList)
+        } catch {
+            throw CLIError("plan: \(error.message)")
+        }
         if json {
             printJSON(plan.json)
             return
@@ -59,9 +86,21 @@ struct PlanCommand: ParsableCommand {
             print(pad(String(shard), 5) + "  " + pad(before, 6) + "  " + pad(after, 5))
         }
         for (from, row) in plan.moves.enumerated() {
-            for (to, count) in row.enumerated() where from != to && count > 0 {
+            for (to, count) in row.enumerated() where plan.isMove(from: from, to: to) && count > 0 {
                 print("  \(from) -> \(to): \(count)")
             }
+        }
+    }
+
+    private var endpointTexts: [String] {
+        endpoints.flatMap { $0.split(separator: ",") }.map { String($0).trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// The parsed --endpoints, nil when none were given; an entry is nil when it is not HOST:PORT.
+    private var endpointList: [PodAddress?]? {
+        guard !endpoints.isEmpty else { return nil }
+        return endpointTexts.map { text in
+            HostPort(parsing: text).flatMap { $0.port > 0 ? PodAddress(host: $0.host, port: $0.port) : nil }
         }
     }
 

@@ -12,7 +12,7 @@ struct ValidateCommand: ParsableCommand {
         Unknown fields are errors, so a typo never silently falls back to a default.
 
         Example:
-          shardline validate manifests/base/shardline-config.yaml
+          shardline validate sdk/examples/shardline.yaml
         """
     )
 
