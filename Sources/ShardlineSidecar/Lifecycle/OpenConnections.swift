@@ -1,14 +1,20 @@
 import NIOCore
 import Synchronization
 
-/// The client connections a `ProxyServer` has open, so a graceful shutdown can ask each to
-/// finish (`ChannelShouldQuiesceEvent`: idle ones close at once, busy ones after their current
-/// response, which goes out with `Connection: close`), wait for them, and close the rest when
-/// the drain time is up.
-final class DownstreamConnections: Sendable {
+/// The connections a listener has accepted and not yet closed: the one tracker both listeners
+/// drain with. The proxy asks each to finish (`ChannelShouldQuiesceEvent`: idle ones close at
+/// once, busy ones after their current response, which goes out with `Connection: close`), waits
+/// for them, and closes the rest when the drain time is up; the admin listener, stopping last,
+/// closes the idle keep-alive connections of Prometheus and probes instead of leaving them to the
+/// process exit. (NIO's `ServerQuiescingHelper` does the quiescing part, but neither counts the
+/// open connections nor lets a caller wait for none to be left.)
+final class OpenConnections: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
         var quiescing = false
+        /// Set by `closeAll`: a connection accepted after it is closed at once, so a wait for
+        /// none to be left cannot be held up by one that raced the listener's close.
+        var closing = false
         var emptyWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
@@ -17,12 +23,16 @@ final class DownstreamConnections: Sendable {
     var count: Int { state.withLock { $0.channels.count } }
 
     func add(_ channel: any Channel) {
-        let quiesceNow = state.withLock { state in
+        let (quiesceNow, closeNow) = state.withLock { state in
             state.channels[ObjectIdentifier(channel)] = channel
-            return state.quiescing
+            return (state.quiescing, state.closing)
         }
         channel.closeFuture.whenComplete { _ in self.remove(channel) }
-        if quiesceNow { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        if closeNow {
+            channel.close(promise: nil)
+        } else if quiesceNow {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
     }
 
     private func remove(_ channel: any Channel) {
@@ -46,7 +56,10 @@ final class DownstreamConnections: Sendable {
     }
 
     func closeAll() {
-        let channels = state.withLock { Array($0.channels.values) }
+        let channels = state.withLock { state in
+            state.closing = true
+            return Array(state.channels.values)
+        }
         for channel in channels { channel.close(promise: nil) }
     }
 
