@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import Prometheus
 import ShardlineCore
+import ShardlineSidecar
 
 #if canImport(Glibc)
 import Glibc
@@ -11,24 +12,25 @@ import Glibc
 
 /// `shardline demo`: the whole request path on one machine, no cluster. Three stand-in shard pods
 /// on loopback, the real sidecar in front of them, and requests sent through it; each answer is
-/// checked against the shard the core's `ShardRouter` predicts.
-public enum LocalDemo {
-    public struct Outcome: Sendable {
-        public var path: String
-        public var key: String?
-        public var predicted: Int?
-        public var answeredBy: Int?
-        public var status: Int
-        public var agrees: Bool { predicted == answeredBy }
+/// checked against the shard the core's `ShardRouter` predicts. Part of the CLI, not of the sidecar
+/// library: it drives the sidecar from outside, through its public API, as a user would.
+enum LocalDemo {
+    struct Outcome: Sendable {
+        var path: String
+        var key: String?
+        var predicted: Int?
+        var answeredBy: Int?
+        var status: Int
+        var agrees: Bool { predicted == answeredBy }
     }
 
-    public static let defaultPaths = [
+    static let defaultPaths = [
         "/users/alice/profile", "/users/bob/settings", "/users/oscar/orders?page=2",
         "/users/al%69ce/avatar.png", "/users/peggy/", "/users/erin/feed", "/healthz",
     ]
 
     /// Runs the demo and returns one outcome per path, in order.
-    public static func run(paths: [String], shards: Int = 3) async throws -> [Outcome] {
+    static func run(paths: [String], shards: Int = 3) async throws -> [Outcome] {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var servers: [DemoShardServer] = []
         do {
