@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ShardlineCore
 
 /// One read of the config file: its text and what identifies this version of it.
 public struct ConfigFileSnapshot: Sendable, Equatable {
