@@ -54,6 +54,12 @@ let package = Package(
                 "ShardlineSidecar",
                 "ShardlineGenerate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `shardline demo` (Sources/shardline/Demo): stand-in shards and a client.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore"]),

@@ -89,6 +89,12 @@ public final class Sidecar: Sendable {
             "config": .string(options.configPath), "version": .string(snapshot.version.description),
             "services": .array(config.services.map { .string($0.logSummary) }),
         ])
+        if !config.sidecar.listen.isLoopback {
+            // Allowed (the loader refuses it otherwise), but worth a line in every start's log.
+            logger.warning("the traffic listeners accept remote clients: any pod that reaches this one can send requests into the shards as this pod", metadata: [
+                "listen": .string(config.sidecar.listen.description), "allowRemoteClients": "true",
+            ])
+        }
     }
 
     /// Runs until a graceful shutdown (a signal, or `triggerGracefulShutdown()`) has drained the

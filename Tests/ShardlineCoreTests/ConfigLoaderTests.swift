@@ -160,6 +160,7 @@ struct ConfigLoaderTests {
         services: [{name: a, hosts: [a], pattern: '^/(x)', endpoints: ['h:1']}]
         sidecar:
           listen: 0.0.0.0:15001
+          allowRemoteClients: true
           admin: '[::1]:15090'
           connectTimeout: 250ms
           drainTimeout: 1m30s
@@ -177,6 +178,44 @@ struct ConfigLoaderTests {
         #expect(sidecar.outlier.maxEjection == .seconds(60))
         #expect(sidecar.accessLog)
         #expect(sidecar.logLevel == .debug)
+        #expect(sidecar.allowRemoteClients)
+    }
+
+    @Test func aTrafficListenerBeyondLoopbackIsRefusedUnlessAllowed() throws {
+        for listen in ["0.0.0.0:15001", "'[::]:15001'", "10.1.2.3:15001", "my-pod:15001"] {
+            let found = issues("""
+            services: [{name: a, hosts: [a], pattern: '^/(x)', endpoints: ['h:1']}]
+            sidecar: {listen: \(listen)}
+            """)
+            #expect(found.map(\.field) == ["sidecar.listen"], "\(listen)")
+            let message = found.first?.message ?? ""
+            #expect(message.contains("not a loopback address"), "\(listen)")
+            #expect(message.contains("into the shards as this pod"), "\(listen)")
+            #expect(message.contains("allowRemoteClients: true"), "\(listen)")
+        }
+        for listen in ["127.0.0.1:15001", "127.3.0.9:15001", "'[::1]:15001'", "localhost:15001", "LOCALHOST:0"] {
+            let config = try ConfigLoader.load(yaml: """
+            services: [{name: a, hosts: [a], pattern: '^/(x)', endpoints: ['h:1']}]
+            sidecar: {listen: \(listen)}
+            """)
+            #expect(config.sidecar.remoteClientsProblem == nil, "\(listen)")
+        }
+        let allowed = try ConfigLoader.load(yaml: """
+        services: [{name: a, hosts: [a], listenPort: 16001, pattern: '^/(x)', endpoints: ['h:1']}]
+        sidecar: {listen: 0.0.0.0:15001, allowRemoteClients: true}
+        """)
+        #expect(allowed.sidecar.listen.host == "0.0.0.0")
+        #expect(issues("services: [{name: a, hosts: [a], pattern: '^/(x)', endpoints: ['h:1']}]\nsidecar: {allowRemoteClients: yes}").map(\.field) == ["sidecar.allowRemoteClients"])
+    }
+
+    @Test func loopbackAddresses() {
+        #expect(HostPort(host: "127.0.0.1", port: 1).isLoopback)
+        #expect(HostPort(host: "::ffff:127.0.0.1", port: 1).isLoopback)
+        #expect(!HostPort(host: "127.0.0.256", port: 1).isLoopback)
+        #expect(!HostPort(host: "127.0.0", port: 1).isLoopback)
+        #expect(!HostPort(host: "0.0.0.0", port: 1).isLoopback)
+        #expect(!HostPort(host: "::", port: 1).isLoopback)
+        #expect(!HostPort(host: "127.example.com", port: 1).isLoopback)
     }
 
     @Test func badSidecarSettingsNameTheirFields() {

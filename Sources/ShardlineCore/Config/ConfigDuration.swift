@@ -31,12 +31,25 @@ public enum ConfigDuration {
     /// The shortest exact spelling in the same syntax, for `/config`, `validate --json` and
     /// the sidecar's error messages.
     public static func format(_ duration: Duration) -> String {
-        let (seconds, attos) = duration.components
-        let nanos = seconds * 1_000_000_000 + attos / 1_000_000_000
+        let nanos = duration.wholeNanoseconds
         if nanos % 1_000_000_000 == 0 { return "\(nanos / 1_000_000_000)s" }
         if nanos % 1_000_000 == 0 { return "\(nanos / 1_000_000)ms" }
         if nanos % 1_000 == 0 { return "\(nanos / 1_000)us" }
         return "\(nanos)ns"
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (durations here are far below the 292 years an Int64 holds).
+    public var wholeNanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    /// Milliseconds with the fraction, for logs (`duration_ms`, `startToReadyMs`).
+    public var inMilliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
 }
 

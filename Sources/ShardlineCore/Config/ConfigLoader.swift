@@ -254,7 +254,7 @@ struct ConfigReader {
         checkKnown(fields, at: "sidecar", allowed: [
             "listen", "admin", "connectTimeout", "responseHeaderTimeout", "requestHeaderTimeout",
             "idleTimeout", "drainTimeout", "maxConnectionsPerShard", "maxIdleConnectionsPerShard", "retries",
-            "outlier", "dnsRefreshInterval", "maxHeaderBytes", "accessLog", "logLevel",
+            "outlier", "dnsRefreshInterval", "maxHeaderBytes", "accessLog", "logLevel", "allowRemoteClients",
         ])
         if let value = hostPort(fields, "listen", at: "sidecar") { settings.listen = value }
         if let value = hostPort(fields, "admin", at: "sidecar") { settings.admin = value }
@@ -268,11 +268,8 @@ struct ConfigReader {
         if let value = optionalInt(fields, "maxIdleConnectionsPerShard", at: "sidecar", range: 0...100_000) { settings.maxIdleConnectionsPerShard = value }
         if let value = optionalInt(fields, "retries", at: "sidecar", range: 0...5) { settings.retries = value }
         if let value = optionalInt(fields, "maxHeaderBytes", at: "sidecar", range: 1024...1_048_576) { settings.maxHeaderBytes = value }
-        if let node = fields.value("accessLog") {
-            if let flag = node.scalar.flatMap({ Bool($0.string) }) { settings.accessLog = flag } else {
-                fail("sidecar.accessLog", node, "expected true or false")
-            }
-        }
+        if let flag = bool(fields, "accessLog", at: "sidecar") { settings.accessLog = flag }
+        if let flag = bool(fields, "allowRemoteClients", at: "sidecar") { settings.allowRemoteClients = flag }
         if let node = fields.value("logLevel"), let text = string(node, at: "sidecar.logLevel") {
             if let level = SidecarSettings.LogLevel(rawValue: text) { settings.logLevel = level } else {
                 let names = SidecarSettings.LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
@@ -287,6 +284,9 @@ struct ConfigReader {
             if settings.outlier.maxEjection < settings.outlier.baseEjection {
                 fail("sidecar.outlier.maxEjection", outlier.value("maxEjection") ?? node, "must be at least baseEjection (\(ConfigDuration.format(settings.outlier.baseEjection)))")
             }
+        }
+        if let problem = settings.remoteClientsProblem {
+            fail("sidecar.listen", fields.value("listen") ?? node, problem)
         }
         if settings.listen == settings.admin && settings.listen.port != 0 {
             fail("sidecar.admin", fields.value("admin") ?? node, "the admin listener must differ from the traffic listener (\(settings.listen))")
@@ -409,6 +409,15 @@ struct ConfigReader {
             return nil
         }
         return value
+    }
+
+    mutating func bool(_ fields: Node.Mapping, _ key: String, at path: String) -> Bool? {
+        guard let node = fields.value(key) else { return nil }
+        guard let flag = node.scalar.flatMap({ Bool($0.string) }) else {
+            fail("\(path).\(key)", node, "expected true or false")
+            return nil
+        }
+        return flag
     }
 
     mutating func hostPort(_ fields: Node.Mapping, _ key: String, at path: String) -> HostPort? {

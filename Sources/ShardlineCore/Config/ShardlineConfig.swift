@@ -92,8 +92,21 @@ public struct SidecarSettings: Sendable, Equatable {
     public var maxHeaderBytes: Int = 16384
     public var accessLog: Bool = false
     public var logLevel: LogLevel = .info
+    /// Lets the traffic listeners bind an address other than loopback. Off by default: a listener
+    /// other pods can reach forwards their requests into the shards as this pod.
+    public var allowRemoteClients: Bool = false
 
     public init() {}
+
+    /// Why `listen` may not be used as it is, or nil. The `listenPort` listeners bind `listen`'s
+    /// host too, so this one check covers every traffic listener.
+    public var remoteClientsProblem: String? {
+        guard !listen.isLoopback, !allowRemoteClients else { return nil }
+        return "\(listen) is not a loopback address: every pod that can reach this one could send requests "
+            + "through it (and through the `listenPort` listeners, which bind the same host) into the shards as this pod. "
+            + "Listen on 127.0.0.1 or [::1] for the application in this pod; if other pods are meant to use this sidecar, "
+            + "say so with `sidecar.allowRemoteClients: true`"
+    }
 
     public enum LogLevel: String, Sendable, CaseIterable {
         case trace, debug, info, notice, warning, error, critical
@@ -109,7 +122,8 @@ public struct OutlierSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// A listen address, `HOST:PORT` (IPv6 in brackets: `[::1]:15001`).
+/// A host and a port, `HOST:PORT` (IPv6 in brackets: `[::1]:15001`): a listen address, or where a
+/// shard pod is reached (`PodAddress`).
 public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
@@ -142,5 +156,15 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// Whether only this machine can connect: `localhost`, 127.0.0.0/8, `::1` (also IPv4-mapped).
+    /// A name other than `localhost` may resolve to anything, so it does not count.
+    public var isLoopback: Bool {
+        let name = host.lowercasedASCII()
+        if name == "localhost" || name == "::1" || name == "0:0:0:0:0:0:0:1" { return true }
+        let ipv4 = name.hasPrefix("::ffff:") ? String(name.dropFirst(7)) : name
+        let octets = ipv4.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }

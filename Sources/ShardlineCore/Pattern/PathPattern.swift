@@ -125,3 +125,34 @@ public struct PatternSyntaxError: Error, Sendable, Equatable, CustomStringConver
 
     public var description: String { "\(message) (at offset \(offset))" }
 }
+
+/// Counts the matchers' steps so the fuzzer (Fuzz/Targets/PathPatternFuzzTarget.swift) can assert
+/// that matching stays linear in the path length. It exists only in fuzz builds
+/// (`-D SHARDLINE_FUZZ`); everywhere else `meterPatternWork` is empty and compiles away.
+#if SHARDLINE_FUZZ
+enum PatternWorkMeter {
+    nonisolated(unsafe) static var steps = 0
+}
+
+extension PathPattern {
+    /// The most steps a match may take: a constant per input position and program part. Each
+    /// position visits every instruction at most once (the Pike VM's marks), steps every thread
+    /// once, and compares at most the required prefix; the fast path scans each byte a bounded
+    /// number of times plus its literals.
+    func matchingWorkBudget(forInputOf length: Int) -> Int {
+        let program = matcher.program
+        var perPosition = 3 * program.instructions.count + 2 * program.threadCapacity + program.requiredPrefix.count + 4
+        if let fastPath = matcher.fastPath {
+            perPosition += 4 + fastPath.prefix.count + fastPath.tailLiteral.count
+        }
+        return (length + 1) * perPosition
+    }
+}
+#endif
+
+@inline(__always)
+func meterPatternWork(_ steps: Int = 1) {
+    #if SHARDLINE_FUZZ
+    PatternWorkMeter.steps += steps
+    #endif
+}

@@ -201,6 +201,7 @@ final class PatternClassRunMatcher: Sendable {
         _ base: UnsafePointer<UInt8>, count: Int, input: UnsafeBufferPointer<UInt8>, prefix: UnsafeBufferPointer<UInt8>
     ) -> PatternMatch {
         let start = prefix.count
+        meterPatternWork(start)
         guard count >= start, Self.bytesEqual(base, prefix.baseAddress, count: start) else { return .noMatch }
         let end: Int
         if countsCodePoints {
@@ -226,6 +227,7 @@ final class PatternClassRunMatcher: Sendable {
         var failedRunEnd = -1
         var candidate = 0
         while candidate + length <= count {
+            meterPatternWork()
             guard base[candidate] == first else {
                 candidate += 1
                 continue
@@ -234,6 +236,7 @@ final class PatternClassRunMatcher: Sendable {
             while offset < length, base[candidate + offset] == prefix[offset] {
                 offset += 1
             }
+            meterPatternWork(offset)
             let start = candidate + length
             candidate += 1
             guard offset == length else { continue }
@@ -281,6 +284,7 @@ final class PatternClassRunMatcher: Sendable {
         while index >= 0, base[index] != 0x0A {
             index -= 1
         }
+        meterPatternWork(count - index)
         return index
     }
 
@@ -311,6 +315,7 @@ final class PatternClassRunMatcher: Sendable {
         case .noNewlineUntilEnd:
             if let lastNewline { return position > lastNewline }
             var index = position
+            defer { meterPatternWork(index - position) }
             while index < input.count {
                 if input[index] == 0x0A { return false }
                 index += 1
@@ -321,7 +326,8 @@ final class PatternClassRunMatcher: Sendable {
 
     @inline(__always)
     private func hasTailLiteral(_ input: UnsafeBufferPointer<UInt8>, at position: Int) -> Bool {
-        tailLiteral.withUnsafeBufferPointer { literal in
+        meterPatternWork(tailLiteral.count)
+        return tailLiteral.withUnsafeBufferPointer { literal in
             guard input.count - position >= literal.count else { return false }
             var offset = 0
             while offset < literal.count {
@@ -364,9 +370,15 @@ struct PatternByteClass: Sendable {
                 while index < count, table[Int(base[index])] {
                     index += 1
                 }
-                guard decodesNonASCII, index < count, base[index] >= 0x80 else { return index }
+                guard decodesNonASCII, index < count, base[index] >= 0x80 else {
+                    meterPatternWork(index - start)
+                    return index
+                }
                 let (codePoint, width) = PatternUTF8.decode(base, at: index, count: count)
-                guard set.contains(codePoint) else { return index }
+                guard set.contains(codePoint) else {
+                    meterPatternWork(index - start)
+                    return index
+                }
                 index += width
             }
         }
@@ -398,6 +410,7 @@ struct PatternByteClass: Sendable {
                 }
                 steps += 1
             }
+            meterPatternWork(index - start)
             return (index, steps)
         }
     }

@@ -141,31 +141,26 @@ struct PatternCompiler {
     }
 
     private mutating func quest(_ body: Fragment, greedy: Bool) throws(PatternSyntaxError) -> Fragment {
-        let split: Int32
-        let skip: Hole
-        if greedy {
-            split = try emit(PatternInstruction(opcode: .split, next: body.start))
-            skip = .alternative(split)
-        } else {
-            split = try emit(PatternInstruction(opcode: .split, alternative: body.start))
-            skip = .next(split)
-        }
+        let (split, skip) = try emitSplit(into: body, greedy: greedy)
         return Fragment(start: split, holes: [skip] + body.holes, nullable: true)
     }
 
     /// The loop shared by `*` and `+`: a split that re-enters the body or leaves.
     private mutating func loop(_ body: Fragment, greedy: Bool) throws(PatternSyntaxError) -> Fragment {
-        let split: Int32
-        let exit: Hole
-        if greedy {
-            split = try emit(PatternInstruction(opcode: .split, next: body.start))
-            exit = .alternative(split)
-        } else {
-            split = try emit(PatternInstruction(opcode: .split, alternative: body.start))
-            exit = .next(split)
-        }
+        let (split, exit) = try emitSplit(into: body, greedy: greedy)
         patch(body.holes, to: split)
         return Fragment(start: split, holes: [exit], nullable: true)
+    }
+
+    /// A split choosing between entering `body` and the returned hole (the way past it): greedy
+    /// prefers the body, lazy the way past.
+    private mutating func emitSplit(into body: Fragment, greedy: Bool) throws(PatternSyntaxError) -> (split: Int32, past: Hole) {
+        if greedy {
+            let split = try emit(PatternInstruction(opcode: .split, next: body.start))
+            return (split, .alternative(split))
+        }
+        let split = try emit(PatternInstruction(opcode: .split, alternative: body.start))
+        return (split, .next(split))
     }
 
     /// As Go (golang.org/issue/46123): a body that can match empty is compiled as `(?:x+)?` so that

@@ -100,6 +100,7 @@ private struct PatternPikeMachine {
             let nextPosition = position + width
             stamp += 1
             var nextCount = 0
+            meterPatternWork(1 + currentCount)
             for index in 0..<currentCount {
                 let thread = current[index]
                 let instruction = program[Int(thread.instruction)]
@@ -151,6 +152,7 @@ private struct PatternPikeMachine {
         var jobCount = 1
         jobs[0] = PatternClosureJob(instruction: origin, value: 0)
         while jobCount > 0 {
+            meterPatternWork()
             jobCount -= 1
             let job = jobs[jobCount]
             var index = job.instruction
@@ -165,6 +167,7 @@ private struct PatternPikeMachine {
                 break
             }
             walk: while marks[Int(index)] != stamp {
+                meterPatternWork()
                 marks[Int(index)] = stamp
                 let instruction = program[Int(index)]
                 switch instruction.opcode {
@@ -211,8 +214,10 @@ private struct PatternPikeMachine {
                 while offset < needle, input[candidate + offset] == prefix[offset] {
                     offset += 1
                 }
+                meterPatternWork(offset)
                 if offset == needle { return candidate }
             }
+            meterPatternWork()
             candidate += 1
         }
         return nil

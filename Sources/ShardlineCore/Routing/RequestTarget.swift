@@ -139,8 +139,8 @@ struct HostTable: Sendable {
 
     /// FNV-1a over ASCII-lowercased bytes: stable, and computed without copying the host.
     static func foldedHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(fold(byte))) &* 0x0000_0100_0000_01b3 }
-        return hash
+        var hasher = FNV1a64()
+        for byte in bytes { hasher.combine(fold(byte)) }
+        return hasher.value
     }
 }

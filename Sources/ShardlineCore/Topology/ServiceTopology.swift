@@ -107,18 +107,7 @@ public struct StatefulSetTopology: Sendable, Equatable {
     }
 }
 
-/// Where one shard is reached: a DNS name (or literal IP) and a port.
-public struct PodAddress: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
-    /// `host:port`, IPv6 literals in brackets. This is also the server string `nginx-ketama` hashes.
-    public var description: String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
-}
+/// Where one shard is reached: a DNS name (or literal IP) and a port. The same value as a listen
+/// address, so one type serves both; its `description` (`host:port`, IPv6 in brackets) is also the
+/// server string `nginx-ketama` hashes.
+public typealias PodAddress = HostPort

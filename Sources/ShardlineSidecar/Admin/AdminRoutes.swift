@@ -15,6 +15,12 @@ public struct AdminResponse: Sendable, Equatable {
 /// What the admin listener answers, decided apart from any I/O so each endpoint is tested as a
 /// function: `/healthz` (liveness: the process answers), `/readyz` (readiness), `/metrics`
 /// (Prometheus text) and `/config` (the effective config as JSON).
+///
+/// The listener binds `0.0.0.0` in a pod so the kubelet and Prometheus reach it over the pod IP;
+/// those need only `/healthz`, `/readyz` and `/metrics`. `/config` shows the cluster's internal
+/// layout (shard pod names and addresses, the key patterns, the file path), which no other pod
+/// has a reason to read, so it answers loopback clients only: `kubectl port-forward` and
+/// `kubectl exec ... curl 127.0.0.1` arrive on loopback.
 public struct AdminRoutes: Sendable {
     static let paths = ["/healthz", "/readyz", "/metrics", "/config"]
     static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -35,7 +41,8 @@ public struct AdminRoutes: Sendable {
     /// - Parameters:
     ///   - method: the request method; only GET and HEAD are served.
     ///   - target: the request target; a query string is ignored.
-    public func respond(method: String, target: String) -> AdminResponse {
+    ///   - clientIsLocal: whether the client connected over loopback (only those see `/config`).
+    public func respond(method: String, target: String, clientIsLocal: Bool) -> AdminResponse {
         let path = String(target.prefix { $0 != "?" })
         guard Self.paths.contains(path) else {
             return .json(404, .object([
@@ -57,6 +64,12 @@ public struct AdminRoutes: Sendable {
         case "/metrics":
             return AdminResponse(status: 200, contentType: Self.prometheusContentType, body: registry.emitToBuffer())
         default:
+            guard clientIsLocal else {
+                return .json(403, .object([
+                    ("error", .string("forbidden")),
+                    ("message", .string("/config shows the shard layout and is answered on loopback only; use kubectl port-forward or exec")),
+                ]))
+            }
             return config()
         }
     }

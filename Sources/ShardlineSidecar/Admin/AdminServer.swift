@@ -4,7 +4,6 @@ import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 import ShardlineCore
-import Synchronization
 
 /// The admin listener (`127.0.0.1:15090` by default): health, readiness, metrics and config for
 /// the kubelet, Prometheus and people. Kept apart from the traffic listeners so probes and
@@ -16,7 +15,7 @@ public final class AdminServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let bound = Eventual<SocketAddress>()
-    private let connections = OpenChannels()
+    private let connections = OpenConnections()
 
     public init(address: HostPort, routes: AdminRoutes, group: any EventLoopGroup, logger: Logger) {
         self.address = address
@@ -38,7 +37,7 @@ public final class AdminServer: Service, Sendable {
             channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
-                    connections.insert(channel)
+                    connections.add(channel)
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(routes: routes))
@@ -57,7 +56,8 @@ public final class AdminServer: Service, Sendable {
         // last, after the proxy has drained.
         try? await gracefulShutdown()
         try? await channel.close()
-        await connections.closeAll()
+        connections.closeAll()
+        await connections.waitUntilEmpty()
     }
 }
 
@@ -68,33 +68,19 @@ extension SocketAddress {
         guard let ip = ipAddress, let port else { return description }
         return HostPort(host: ip, port: port).description
     }
+
+    /// Whether the peer is on this machine: a loopback IP or a Unix domain socket.
+    var isLoopback: Bool {
+        if case .unixDomainSocket = self { return true }
+        guard let ip = ipAddress else { return false }
+        return HostPort(host: ip, port: port ?? 0).isLoopback
+    }
 }
 
 /// A start-up failure with a message fit for the operator (address in use, bad file, ...).
 public struct SidecarStartError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// The admin connections that are open, so stopping the listener also closes idle keep-alive
-/// connections from Prometheus or a probe instead of leaving them to the process exit.
-final class OpenChannels: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
-
-    func insert(_ channel: any Channel) {
-        let id = ObjectIdentifier(channel)
-        channels.withLock { $0[id] = channel }
-        channel.closeFuture.whenComplete { [self] _ in
-            _ = channels.withLock { $0.removeValue(forKey: id) }
-        }
-    }
-
-    func closeAll() async {
-        let open = channels.withLock { Array($0.values) }
-        for channel in open {
-            try? await channel.close()
-        }
-    }
 }
 
 /// Answers one admin request at a time per connection (`HTTPServerPipelineHandler` in front
@@ -124,7 +110,8 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     }
 
     private func respond(to request: HTTPRequestHead, context: ChannelHandlerContext) {
-        let response = routes.respond(method: request.method.rawValue, target: request.uri)
+        let clientIsLocal = context.channel.remoteAddress.map(\.isLoopback) ?? false
+        let response = routes.respond(method: request.method.rawValue, target: request.uri, clientIsLocal: clientIsLocal)
         let keepAlive = request.isKeepAlive
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: response.contentType)

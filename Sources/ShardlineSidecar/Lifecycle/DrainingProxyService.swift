@@ -41,8 +41,7 @@ struct DrainingProxyService: Service {
             if proxy.isReady {
                 let addresses = await proxy.boundAddresses().map(\.hostPortText)
                 let adminAddress = await admin.boundAddress()?.hostPortText ?? "not bound"
-                let elapsed = ContinuousClock.now - startedAt
-                let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                let millis = (ContinuousClock.now - startedAt).inMilliseconds
                 logger.info("ready", metadata: [
                     "listeners": .array(addresses.map { .string($0) }),
                     "admin": .string(adminAddress),

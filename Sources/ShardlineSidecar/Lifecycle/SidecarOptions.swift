@@ -38,6 +38,10 @@ public struct SidecarOptions: Sendable {
                 issues.append(ConfigIssue(field: "services[\(index)].listenPort", line: nil, message: "port \(port) is also given as --admin; pick another admin port"))
             }
         }
+        if let problem = config.sidecar.remoteClientsProblem {
+            // The loader checked the file's address; this catches one given as --listen.
+            issues.append(ConfigIssue(field: listen == nil ? "sidecar.listen" : "--listen", line: nil, message: problem))
+        }
         if config.sidecar.listen.port != 0 && config.sidecar.listen == config.sidecar.admin {
             issues.append(ConfigIssue(field: "sidecar.admin", line: nil, message: "the admin address \(config.sidecar.admin) is also the traffic listener's; they need different ports"))
         }

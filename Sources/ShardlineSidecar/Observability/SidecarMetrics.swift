@@ -52,8 +52,7 @@ final class SidecarMetrics: Sendable {
             return (counter, timer)
         }
         counter.increment()
-        let (seconds, attoseconds) = duration.components
-        timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        timer.recordNanoseconds(duration.wholeNanoseconds)
     }
 
     func connectFailed(_ target: ShardTarget) {

@@ -596,7 +596,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         method: HTTPMethod, path: String, host: String?, status: Int, duration: Duration, target: ShardTarget?, aborted: Bool
     ) {
         guard proxy.settings.accessLog else { return }
-        let millis = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        let millis = duration.inMilliseconds
         var metadata: Logger.Metadata = [
             "method": .string(method.rawValue),
             "path": .string(path),

@@ -44,7 +44,7 @@ public final class ProxyServer: Service, Sendable {
     private let logger: Logger
     private let context: ProxyContext
     private let systemResolver: SystemAddressResolver?
-    private let connections = DownstreamConnections()
+    private let connections = OpenConnections()
     private let state = Mutex(State())
 
     /// - Parameter accessLogger: where `sidecar.accessLog` lines go; nil uses `logger`.

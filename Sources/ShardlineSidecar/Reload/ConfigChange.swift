@@ -57,6 +57,7 @@ struct ConfigChange: Equatable {
         check("dnsRefreshInterval", \.dnsRefreshInterval)
         check("maxHeaderBytes", \.maxHeaderBytes)
         check("accessLog", \.accessLog)
+        check("allowRemoteClients", \.allowRemoteClients)
         return fields
     }
 }

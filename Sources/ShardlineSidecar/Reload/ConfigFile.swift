@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ShardlineCore
 
 /// One read of the config file: its text and what identifies this version of it.
 public struct ConfigFileSnapshot: Sendable, Equatable {
@@ -81,14 +82,8 @@ public enum ConfigFile {
         }
         return ConfigFileSnapshot(
             path: path, text: text,
-            version: ConfigFileVersion(resolvedPath: resolvedPath, contentHash: fnv1a64(bytes))
+            version: ConfigFileVersion(resolvedPath: resolvedPath, contentHash: FNV1a64.hash(bytes))
         )
-    }
-
-    static func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return hash
     }
 
     private static func errorText(_ code: Int32) -> String {

@@ -25,8 +25,8 @@ extension Ops {
                 routes = AdminRoutes(readiness: readiness, routerStore: routerStore, registry: registry, configPath: "/etc/shardline/config.yaml")
             }
 
-            func get(_ path: String) throws -> (status: Int, json: [String: Any]) {
-                let response = routes.respond(method: "GET", target: path)
+            func get(_ path: String, clientIsLocal: Bool = true) throws -> (status: Int, json: [String: Any]) {
+                let response = routes.respond(method: "GET", target: path, clientIsLocal: clientIsLocal)
                 #expect(response.contentType == "application/json")
                 let json = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
                 return (response.status, json)
@@ -88,13 +88,36 @@ extension Ops {
             #expect(sidecar["logLevel"] as? String == "info")
         }
 
+        @Test("/config answers loopback clients only; probes and metrics answer everyone")
+        func configIsLocalOnly() throws {
+            let fixture = try Fixture()
+            fixture.bound.set(true)
+            let remote = try fixture.get("/config", clientIsLocal: false)
+            #expect(remote.status == 403)
+            #expect(remote.json["error"] as? String == "forbidden")
+            #expect((remote.json["message"] as? String)?.contains("loopback") == true)
+            #expect(remote.json["services"] == nil)
+            #expect(try fixture.get("/healthz", clientIsLocal: false).status == 200)
+            #expect(try fixture.get("/readyz", clientIsLocal: false).status == 200)
+            #expect(try fixture.get("/config", clientIsLocal: true).status == 200)
+        }
+
+        @Test("a peer counts as local on loopback or a Unix socket only")
+        func localPeers() throws {
+            #expect(try SocketAddress(ipAddress: "127.0.0.1", port: 4000).isLoopback)
+            #expect(try SocketAddress(ipAddress: "::1", port: 4000).isLoopback)
+            #expect(try SocketAddress(unixDomainSocketPath: "/tmp/admin.sock").isLoopback)
+            #expect(try !SocketAddress(ipAddress: "10.1.2.3", port: 4000).isLoopback)
+            #expect(try !SocketAddress(ipAddress: "fd00::1", port: 4000).isLoopback)
+        }
+
         @Test("/metrics is Prometheus text with the config series")
         func metrics() throws {
             let fixture = try Fixture()
             let metrics = ReloadMetrics(registry: fixture.registry)
             metrics.generation.set(Int64(4))
             metrics.failures.increment()
-            let response = fixture.routes.respond(method: "GET", target: "/metrics")
+            let response = fixture.routes.respond(method: "GET", target: "/metrics", clientIsLocal: false)
             #expect(response.status == 200)
             #expect(response.contentType.hasPrefix("text/plain; version=0.0.4"))
             let text = String(decoding: response.body, as: UTF8.self)
@@ -111,7 +134,7 @@ extension Ops {
             #expect(status == 404)
             #expect(json["error"] as? String == "not_found")
             #expect((json["message"] as? String)?.contains("/readyz") == true)
-            let post = fixture.routes.respond(method: "POST", target: "/config")
+            let post = fixture.routes.respond(method: "POST", target: "/config", clientIsLocal: true)
             #expect(post.status == 405)
         }
 
@@ -135,6 +158,9 @@ extension Ops {
             #expect(head.body.isEmpty)
             let missing = try await OpsHTTP.request(port: port, path: "/nope")
             #expect(missing.status == 404)
+            // The test connects over loopback, so /config is shown.
+            let config = try await OpsHTTP.request(port: port, path: "/config")
+            #expect(config.status == 200)
         }
     }
 }

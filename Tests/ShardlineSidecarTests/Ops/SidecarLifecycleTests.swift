@@ -170,6 +170,8 @@ extension Ops {
 
             // Workers stop at a flag, not by cancellation, so every request they start runs to its end.
             let stop = StopFlag()
+            // Also when a wait below fails, so the workers do not outlive the test.
+            defer { stop.set() }
             let completed = CompletedRequests()
             let load = Task {
                 try await withThrowingTaskGroup(of: [String].self) { group in

@@ -18,13 +18,13 @@ struct ProxyDrainTests {
         try await idle.read(until: { $0.hasSuffix("}") })
         let inFlight = Task { try await TestHTTPConnection.request(port: port, "/slow?ms=6000") }
         let inFlightClosing = Task { try await TestHTTPConnection.request(port: port, "/slow?ms=6000", headers: [("connection", "close")]) }
-        while backends[0].requestCount < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("the shard has all three requests") { backends[0].requestCount >= 3 }
 
         let drainBegan = ContinuousClock.now
         await harness.beginShutdown()
         #expect(await idle.waitUntilClosed(timeout: .seconds(5)), "the idle connection stayed open")
         let quiesceTook = ContinuousClock.now - drainBegan
-        while harness.proxy.isReady { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("the proxy reports not ready") { !harness.proxy.isReady }
         await #expect(throws: (any Error).self, "a new connection was accepted during the drain") {
             _ = try await TestHTTPConnection.request(port: port, "/users/b/x")
         }
@@ -45,7 +45,7 @@ struct ProxyDrainTests {
         )
         let port = harness.port
         let stuck = Task { try await TestHTTPConnection.request(port: port, "/slow?ms=10000") }
-        while backends[0].requestCount < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("the stuck request reached the shard") { backends[0].requestCount >= 1 }
         await harness.beginShutdown()
         try await withTimeout(.seconds(5), "run() after the drain timeout") { try await harness.finished() }
         await #expect(throws: (any Error).self) { _ = try await stuck.value }

@@ -179,7 +179,9 @@ struct ProxyFailureTests {
                 finishedSlow.increment()
             }
         }
-        while backends[0].requestCount < 3 || resolver.lookupCount("hang.test") < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("the shard has three requests and hang.test was looked up") {
+            backends[0].requestCount >= 3 && resolver.lookupCount("hang.test") >= 1
+        }
         let fastStatuses = try await TestHTTPConnection.with(port: port) { connection in
             var statuses: [Int] = []
             for index in 0..<20 { statuses.append(try await connection.request(.GET, "/k\(index)", host: "fast").status) }

@@ -117,6 +117,16 @@ func withTimeout<T: Sendable>(_ limit: Duration = .seconds(20), _ what: String =
     }
 }
 
+/// Polls `condition` until it holds, failing after `limit`: a wait for something the test cannot
+/// be told about directly (a count on a backend, a flag on the proxy), never a fixed sleep.
+func waitUntil(_ what: String, within limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw HarnessError("timed out after \(limit) waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
 /// Backends named `shard-0`, `shard-1`, ... on loopback.
 func startBackends(_ count: Int) async throws -> [TestBackend] {
     var backends: [TestBackend] = []

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Builds and runs a libFuzzer target against the core.
+#
+#   Fuzz/run.sh TARGET SECONDS [libFuzzer options...]
+#   Fuzz/run.sh all SECONDS        every target, SECONDS split evenly between them
+#
+# TARGET: config (ConfigLoader: YAML in, a config or a ConfigError out) or pattern (PathPattern:
+# the parser, compiler, Pike VM and class-run fast path; they must agree and stay linear).
+#
+# The target is compiled with swiftc into the ShardlineCore module itself (so it can call the
+# internal Pike VM and fast path), with Yams built from the SwiftPM checkout beside it; SwiftPM
+# is not involved, because libFuzzer needs the whole program built with -sanitize=fuzzer.
+# Everything built or found goes to .build-fuzz/ (gitignored): the growing corpus in
+# .build-fuzz/corpus/TARGET, crashing inputs in .build-fuzz/artifacts/TARGET. The seeds in
+# Fuzz/corpus/TARGET are only read. Exit status: libFuzzer's (0 when nothing was found).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+usage() { echo "usage: Fuzz/run.sh config|pattern|all SECONDS [libFuzzer options...]" >&2; exit 64; }
+[ $# -ge 2 ] || usage
+target=$1
+seconds=$2
+shift 2
+[[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || { echo "SECONDS must be a positive whole number, not '$seconds'" >&2; exit 64; }
+
+if [ "$target" = all ]; then
+  half=$(( (seconds + 1) / 2 ))
+  "$0" config "$half" "$@"
+  "$0" pattern "$half" "$@"
+  exit 0
+fi
+case "$target" in
+  config) source_file=ConfigLoaderFuzzTarget.swift ;;
+  pattern) source_file=PathPatternFuzzTarget.swift ;;
+  *) usage ;;
+esac
+
+out=$root/.build-fuzz
+mkdir -p "$out"
+export SWIFT_BACKTRACE=enable=no
+
+yams=$root/.build/checkouts/Yams/Sources
+if [ ! -d "$yams/Yams" ]; then
+  echo "fuzz: resolving packages for the Yams sources"
+  swift package resolve >/dev/null
+fi
+
+# Yams and its C library libyaml: built once per checkout, instrumented too, so coverage guides
+# the fuzzer through the YAML parser as well.
+yams_stamp=$out/yams.stamp
+yams_version=$(git -C "$root/.build/checkouts/Yams" rev-parse HEAD 2>/dev/null || echo unknown)
+if [ ! -f "$yams_stamp" ] || [ "$(cat "$yams_stamp")" != "$yams_version" ]; then
+  echo "fuzz: building Yams ($yams_version)"
+  rm -rf "$out/yams" && mkdir -p "$out/yams"
+  for c in "$yams"/CYaml/src/*.c; do
+    clang -c -O1 -g -fsanitize=address,fuzzer-no-link -DYAML_DECLARE_STATIC \
+      -I "$yams/CYaml/include" "$c" -o "$out/yams/$(basename "$c" .c).o"
+  done
+  swiftc -parse-as-library -module-name Yams -swift-version 5 -D SWIFT_PACKAGE -O -g -sanitize=fuzzer,address \
+    -wmo -c -emit-module -emit-module-path "$out/yams/Yams.swiftmodule" \
+    -Xcc -DYAML_DECLARE_STATIC -Xcc -I"$yams/CYaml/include" -I "$yams/CYaml/include" \
+    "$yams"/Yams/*.swift -o "$out/yams/Yams.o"
+  echo "$yams_version" > "$yams_stamp"
+fi
+
+binary=$out/fuzz-$target
+echo "fuzz: building $target"
+# From a copy, so editing the sources while a (slow) fuzz build runs cannot break it.
+snapshot=$out/src/$target
+rm -rf "$snapshot" && mkdir -p "$snapshot"
+cp -R Sources/ShardlineCore "Fuzz/Targets/$source_file" "$snapshot/"
+swiftc -parse-as-library -module-name ShardlineCore -swift-version 6 -O -g -sanitize=fuzzer,address \
+  -D SHARDLINE_FUZZ -I "$out/yams" -Xcc -I"$yams/CYaml/include" -I "$yams/CYaml/include" \
+  $(find "$snapshot" -name '*.swift' | sort) \
+  "$out"/yams/*.o -o "$binary" 2> >(grep -v "Cannot export local symbol" >&2)
+
+mkdir -p "$out/corpus/$target" "$out/artifacts/$target"
+dict=()
+[ -f "Fuzz/dict/$target.dict" ] && dict=(-dict="Fuzz/dict/$target.dict")
+echo "fuzz: running $target for ${seconds}s"
+exec "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  -artifact_prefix="$out/artifacts/$target/" "${dict[@]}" "$@" "$out/corpus/$target" "Fuzz/corpus/$target"
