@@ -42,21 +42,30 @@ public enum ConfigFile {
     /// ConfigMaps are limited to 1 MiB; anything far larger is not a Shardline config.
     static let maximumBytes = 4 << 20
 
-    public static func read(path: String) throws(ConfigFileError) -> ConfigFileSnapshot {
-        guard let resolved = realpath(path, nil) else {
+    /// Reads the config file once.
+    /// - Parameter followsUpdates: the caller will read the file again to follow updates (the
+    ///   sidecar, the SDK's hot reload), so it must be a file; a one-shot reader (the CLI) also
+    ///   accepts a pipe such as `--config <(kubectl get cm ...)`.
+    public static func read(path: String, followsUpdates: Bool = true) throws(ConfigFileError) -> ConfigFileSnapshot {
+        let resolvedPath: String
+        if let resolved = realpath(path, nil) {
+            resolvedPath = String(cString: resolved)
+            free(resolved)
+        } else {
             let code = errno
             var status = stat()
-            if code == ENOENT, lstat(path, &status) == 0 {
-                // `/dev/fd/63` from `--config <(...)`: a link to a pipe, which has no path.
+            guard code == ENOENT, lstat(path, &status) == 0 else {
+                throw ConfigFileError(path: path, reason: errorText(code))
+            }
+            // `/dev/fd/63` from `--config <(...)`: a link to a pipe, which has no path.
+            guard !followsUpdates else {
                 throw ConfigFileError(
                     path: path,
-                    reason: "not a file; the sidecar re-reads its config to follow updates, so it must be a file (a pipe cannot be read twice)"
+                    reason: "not a file; the config is re-read to follow updates, so it must be a file (a pipe cannot be read twice)"
                 )
             }
-            throw ConfigFileError(path: path, reason: errorText(code))
+            resolvedPath = path
         }
-        let resolvedPath = String(cString: resolved)
-        free(resolved)
 
         let descriptor = open(resolvedPath, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ConfigFileError(path: path, reason: errorText(errno)) }
