@@ -13,21 +13,16 @@ extension HTTPClient.Configuration {
     /// with back-off until the request's deadline); pass a client made from this configuration to
     /// get the sidecar's failure behaviour exactly.
     public static func shardline(_ settings: SidecarSettings = SidecarSettings()) -> HTTPClient.Configuration {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout.connect = TimeAmount(settings.connectTimeout)
-        configuration.connectionPool = .init(
+        var pool = HTTPClient.Configuration.ConnectionPool(
             idleTimeout: TimeAmount(settings.idleTimeout),
             concurrentHTTP1ConnectionsPerHostSoftLimit: settings.maxConnectionsPerShard
         )
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.redirectConfiguration = .disallow
-        return configuration
+        pool.retryConnectionEstablishment = false
+        return HTTPClient.Configuration(
+            tlsConfiguration: nil, redirectConfiguration: .disallow,
+            timeout: .init(connect: TimeAmount(settings.connectTimeout)), connectionPool: pool,
+            proxy: nil, ignoreUncleanSSLShutdown: false, decompression: .disabled
+        )
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}

@@ -159,7 +159,7 @@ public final class ShardlineClient: Sendable {
         } catch where error.code == .unknownService && options.passThroughUnknownHosts {
             return try await httpClient.execute(request, deadline: deadline, logger: logger)
         } catch {
-            metrics.requestCompleted(service: error.service, shard: nil, status: error.sidecarStatus, duration: .now - start)
+            metrics.requestCompleted(service: error.service, shard: nil, status: error.sidecarStatus, duration: ContinuousClock.now - start)
             throw error
         }
 
@@ -183,10 +183,10 @@ public final class ShardlineClient: Sendable {
             if case .reject(let until) = admission {
                 let error = ShardlineError(
                     code: .shardUnavailable,
-                    message: "shard \(decision.shard) (\(decision.address)) of '\(decision.service)' is ejected after repeated transport failures; failing fast for another \(ConfigDuration.format(until - .now)) until a probe request succeeds",
+                    message: "shard \(decision.shard) (\(decision.address)) of '\(decision.service)' is ejected after repeated transport failures; failing fast for another \(ConfigDuration.format(until - ContinuousClock.now)) until a probe request succeeds",
                     service: decision.service, shard: decision.shard, address: decision.address
                 )
-                metrics.requestCompleted(service: decision.service, shard: decision.shard, status: 503, duration: .now - start)
+                metrics.requestCompleted(service: decision.service, shard: decision.shard, status: 503, duration: ContinuousClock.now - start)
                 throw error
             }
             let probe = admission == .probe
@@ -195,7 +195,7 @@ public final class ShardlineClient: Sendable {
                 if health.recordSuccess(decision.address, probe: probe) == .restored {
                     logger.info("shard restored: the probe request got an answer", metadata: decision.logMetadata)
                 }
-                metrics.requestCompleted(service: decision.service, shard: decision.shard, status: Int(response.status.code), duration: .now - start)
+                metrics.requestCompleted(service: decision.service, shard: decision.shard, status: Int(response.status.code), duration: ContinuousClock.now - start)
                 return response
             } catch {
                 guard let failure = TransportFailure.kind(of: error) else {
@@ -217,7 +217,7 @@ public final class ShardlineClient: Sendable {
                     continue
                 case .giveUp(let reason):
                     let failed = ShardlineError(failure, cause: error, giveUp: reason, attempts: retry.failedAttempts, decision: decision)
-                    metrics.requestCompleted(service: decision.service, shard: decision.shard, status: failed.sidecarStatus(for: failure), duration: .now - start)
+                    metrics.requestCompleted(service: decision.service, shard: decision.shard, status: failed.sidecarStatus(for: failure), duration: ContinuousClock.now - start)
                     throw failed
                 }
             }

@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import AsyncHTTPClient
 import NIOCore
 import NIOPosix
@@ -10,11 +17,11 @@ enum TransportFailure {
     static func kind(of error: any Error) -> RetryState.Failure? {
         if let error = error as? HTTPClientError {
             switch error {
-            case .connectTimeout, .socksHandshakeTimeout, .tlsHandshakeTimeout:
+            case .connectTimeout, .socksHandshakeTimeout, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout:
                 return .connectFailed
             case .deadlineExceeded, .readTimeout, .writeTimeout:
                 return .responseTimeout
-            case .remoteConnectionClosed, .serverOfferedUnsupportedApplicationProtocol:
+            case .remoteConnectionClosed:
                 return .connectionLost
             default:
                 return nil
@@ -34,7 +41,6 @@ enum TransportFailure {
             default: return .connectionLost
             }
         }
-        if error is NIOConnectionError { return .connectFailed }
         return nil
     }
 }
