@@ -12,6 +12,12 @@ public struct ConfigFileSnapshot: Sendable, Equatable {
     public var path: String
     public var text: String
     public var version: ConfigFileVersion
+
+    public init(path: String, text: String, version: ConfigFileVersion) {
+        self.path = path
+        self.text = text
+        self.version = version
+    }
 }
 
 /// What the reloader compares between polls. Kubernetes updates a mounted ConfigMap by writing
@@ -24,6 +30,11 @@ public struct ConfigFileVersion: Sendable, Hashable, CustomStringConvertible {
     /// FNV-1a 64 of the bytes: stable across processes, unlike Swift's `Hasher`.
     public var contentHash: UInt64
 
+    public init(resolvedPath: String, contentHash: UInt64) {
+        self.resolvedPath = resolvedPath
+        self.contentHash = contentHash
+    }
+
     public var description: String {
         let hex = String(contentHash, radix: 16)
         return "\(resolvedPath)@" + String(repeating: "0", count: 16 - hex.count) + hex
@@ -34,6 +45,11 @@ public struct ConfigFileVersion: Sendable, Hashable, CustomStringConvertible {
 public struct ConfigFileError: Error, Sendable, Equatable, CustomStringConvertible {
     public var path: String
     public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 
     public var description: String { "cannot read config file '\(path)': \(reason)" }
 }

@@ -59,21 +59,24 @@ struct ReloadAndShutdownTests {
                 let config = try ShardlineConfig.service("users", urlShardPattern: "^/([^/]+)", endpoints: SDKTest.endpoints(shards))
                 let client = ShardlineClient(config: config, httpClient: httpClient, options: .init(drainTimeout: .seconds(20)))
                 let group = ServiceGroup(services: [client], logger: Logger(label: "test"))
-                let order = Mutex<[String]>([])
+                let answeredWhenRunReturned = Shared<Int?>(nil)
+                let status = Shared<UInt?>(nil)
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     tasks.addTask {
                         try await group.run()
-                        order.withLock { $0.append("run returned") }
+                        // Had `run()` not waited, the shard would still be holding its answer.
+                        answeredWhenRunReturned.set(shards[0].answers(to: "/slow?ms=1500"))
                     }
                     tasks.addTask {
                         let response = try await client.execute(HTTPClientRequest(url: "http://users/slow?ms=1500"), timeout: .seconds(20))
-                        order.withLock { $0.append("answered \(response.status.code)") }
+                        status.set(response.status.code)
                     }
                     try await eventually("the request is in flight") { shards[0].requests(to: "/slow?ms=1500") == 1 }
                     await group.triggerGracefulShutdown()
                     try await tasks.waitForAll()
                 }
-                #expect(order.withLock { $0 } == ["answered 200", "run returned"])
+                #expect(status.current == 200)
+                #expect(answeredWhenRunReturned.current == 1)
             }
         }
     }

@@ -27,6 +27,9 @@ final class LoopbackShard: Sendable {
     /// How many request heads arrived with this exact URI.
     func requests(to uri: String) -> Int { counts.count(uri) }
 
+    /// How many answers to this URI were written (for `/slow`, after the delay).
+    func answers(to uri: String) -> Int { counts.count("answered " + uri) }
+
     static func start(name: String, port: Int = 0, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> LoopbackShard {
         let counts = RequestCounts()
         let channel = try await ServerBootstrap(group: group)
@@ -108,8 +111,11 @@ private final class ShardHandler: ChannelInboundHandler {
             answer.headers.add(name: "content-length", value: String(body.readableBytes))
             let finalHead = answer
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let counts = self.counts
+            let uri = request.uri
             let respond: @Sendable () -> Void = {
                 let context = loopBound.value
+                counts.add("answered " + uri)
                 context.write(Self.wrapOutboundOut(.head(finalHead)), promise: nil)
                 context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
                 context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import Shardline
+import Synchronization
 
 enum SDKTest {
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
@@ -116,4 +117,12 @@ func usersYAML(endpoints: [String], extra: String = "") -> String {
         endpoints: [\(endpoints.map { "\"\($0)\"" }.joined(separator: ", "))]
     \(extra)
     """
+}
+
+/// A value several tasks set and read (a `Mutex` itself cannot be captured by a task's closure).
+final class Shared<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ initial: Value) { value = Mutex(initial) }
+    var current: Value { value.withLock { $0 } }
+    func set(_ new: Value) { value.withLock { $0 = new } }
 }
