@@ -94,7 +94,10 @@ struct RoutingVectorTests {
                     && got.2 == expected.origin && got.3 == expected.hash && got.4 == expected.shard && got.5 == expected.address
                     ? nil : "got \(got)"
             } catch {
-                mismatch = vector.expect.error.map(Self.sdkCode) == error.code ? nil : "got \(error)"
+                // "No Host header" has no URL form: `http:///users/...` has no host, which the SDK
+                // refuses as a malformed URL before any service lookup.
+                let expected = vector.host == nil && vector.target.hasPrefix("/") ? .invalidRequest : vector.expect.error.map(Self.sdkCode)
+                mismatch = expected == error.code ? nil : "got \(error)"
             }
             checked += 1
             if let mismatch {
