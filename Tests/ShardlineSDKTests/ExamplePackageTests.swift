@@ -10,6 +10,7 @@ import Testing
 /// that directory's lock while the tests run), where AsyncHTTPClient and SwiftNIO are already
 /// compiled with the same flags, so only the example and the Shardline modules are compiled;
 /// a separate scratch directory would compile all of them again (minutes on a small machine).
+extension SDKEndToEnd {
 @Suite("SDK: the example client package")
 struct ExamplePackageTests {
     static var scratchPath: URL {
@@ -18,7 +19,9 @@ struct ExamplePackageTests {
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    static func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+    /// Runs a process without blocking the test's thread: Swift Testing runs suites on the small
+    /// cooperative pool, and a thread blocked for the minutes a build takes starves every other test.
+    static func run(_ executable: String, _ arguments: [String], in directory: URL) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -29,16 +32,30 @@ struct ExamplePackageTests {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let output = Shared(Data())
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            output.update { $0.append(chunk) }
+        }
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { process in continuation.resume(returning: process.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        pipe.fileHandleForReading.readabilityHandler = nil
+        let rest = pipe.fileHandleForReading.readDataToEndOfFile()
+        output.update { $0.append(rest) }
+        return (status, String(decoding: output.current, as: UTF8.self))
     }
 
     @Test(.timeLimit(.minutes(15)))
     func theExampleBuildsAndRoutesToThePredictedShards() async throws {
         let package = SDKTest.repositoryRoot.appendingPathComponent("sdk/examples/client")
-        let build = try Self.run("/usr/bin/env", [
+        let build = try await Self.run("/usr/bin/env", [
             "swift", "build", "--package-path", package.path, "--scratch-path", Self.scratchPath.path, "--ignore-lock",
             "--product", "shardline-example",
         ], in: package)
@@ -47,7 +64,7 @@ struct ExamplePackageTests {
 
         try await SDKTest.withShards(3) { shards in
             let endpoints = SDKTest.endpoints(shards)
-            let run = try Self.run(binary, endpoints, in: package)
+            let run = try await Self.run(binary, endpoints, in: package)
             #expect(run.status == 0, "\(run.output)")
             let client = ShardlineClient(config: try ShardlineConfig.service("users", urlShardPattern: #"^/users/([^/]*)/.*"#, endpoints: endpoints))
             for name in ["alice", "bob", "carol", "dave", "erin"] {
@@ -56,4 +73,5 @@ struct ExamplePackageTests {
             }
         }
     }
+}
 }

@@ -39,7 +39,7 @@ final class SidecarBinary: Sendable {
 
         var port: Int?
         do {
-            try await eventually("the sidecar's ready line", timeout: .seconds(30)) {
+            try await eventually("the sidecar's ready line", timeout: .seconds(90)) {
                 for line in output.text.split(separator: "\n") {
                     guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                           record["msg"] as? String == "ready",
@@ -67,9 +67,6 @@ final class SidecarBinary: Sendable {
     var log: String { output.text }
 
     func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }

@@ -125,4 +125,5 @@ final class Shared<Value: Sendable>: Sendable {
     init(_ initial: Value) { value = Mutex(initial) }
     var current: Value { value.withLock { $0 } }
     func set(_ new: Value) { value.withLock { $0 = new } }
+    func update(_ change: (inout Value) -> Void) { value.withLock { change(&$0) } }
 }
