@@ -105,6 +105,9 @@ struct FailurePolicyTests {
             let settings = Self.settings(retries: 2, failures: 100)
             try await SDKTest.withHTTPClient(settings) { httpClient in
                 let client = try Self.client(endpoints: SDKTest.endpoints(shards), settings: settings, httpClient: httpClient)
+                // A kept-alive connection first, so the deadline passes while the shard is silent
+                // rather than while a new connection is made on a busy machine.
+                _ = try await client.execute(HTTPClientRequest(url: "http://users/warm"), timeout: .seconds(30)).body.collect(upTo: 1024)
                 await #expect {
                     _ = try await client.execute(HTTPClientRequest(url: "http://users/slow?ms=3000"), timeout: .milliseconds(300))
                 } throws: { error in

@@ -94,7 +94,7 @@ struct ConfigMapDirectory {
 }
 
 /// Polls `condition` until it holds or `timeout` passes (then fails the test with `message`).
-func eventually(_ message: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+func eventually(_ message: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return }
