@@ -10,6 +10,8 @@
 #   SHARDLINE_BIN=path           use this sidecar binary instead of building one
 #   SCRATCH=.build-release       scratch path of the sidecar's release build
 #   BASE_PORT=19100              ports used: BASE+1 (sidecar), +81..83 (backends), +90 (admin)
+#   CONFIGURATION=release        build configuration of sdk-latency (debug only for a quick look)
+#   BENCH_SCRATCH=path           scratch path of the sdk-latency build (default: the Benchmarks package's)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -36,9 +38,12 @@ else
   (cd "$root" && swift build -c release --product shardline --scratch-path "$scratch" >&2)
   shardline="$(cd "$root" && swift build -c release --scratch-path "$scratch" --show-bin-path)/shardline"
 fi
-log "building sdk-latency (cd Benchmarks && swift build -c release --product sdk-latency)"
-(cd "$here" && swift build -c release --product sdk-latency >&2)
-bench="$(cd "$here" && swift build -c release --show-bin-path)/sdk-latency"
+CONFIGURATION="${CONFIGURATION:-release}"
+scratch_args=()
+[ -n "${BENCH_SCRATCH:-}" ] && scratch_args=(--scratch-path "$BENCH_SCRATCH")
+log "building sdk-latency (cd Benchmarks && swift build -c $CONFIGURATION --product sdk-latency ${scratch_args[*]})"
+(cd "$here" && swift build -c "$CONFIGURATION" --product sdk-latency "${scratch_args[@]}" >&2)
+bench="$(cd "$here" && swift build -c "$CONFIGURATION" "${scratch_args[@]}" --show-bin-path)/sdk-latency"
 
 run="$(mktemp -d /tmp/shardline-sdk-bench.XXXXXX)"
 chmod 755 "$run"
