@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependency direction: `shardline` (CLI) -> ShardlineSidecar -> ShardlineCore.
-// The core is pure (no NIO, no I/O); the sidecar and, later, the SDK build on it and never on
-// each other, so the routing decision has exactly one implementation.
+// Dependency direction: `shardline` (CLI) -> ShardlineSidecar -> ShardlineConfigFile -> ShardlineCore,
+// and the SDK `Shardline` -> ShardlineConfigFile -> ShardlineCore. The core is pure (no NIO, no
+// I/O); the sidecar and the SDK build on it and never on each other, so the routing decision and
+// the failure policy have exactly one implementation.
 let package = Package(
     name: "shardline",
     platforms: [.macOS(.v14)],
@@ -11,6 +12,7 @@ let package = Package(
         .library(name: "ShardlineCore", targets: ["ShardlineCore"]),
         .library(name: "ShardlineSidecar", targets: ["ShardlineSidecar"]),
         .library(name: "ShardlineGenerate", targets: ["ShardlineGenerate"]),
+        .library(name: "Shardline", targets: ["Shardline"]),
         .executable(name: "shardline", targets: ["shardline"]),
     ],
     dependencies: [
@@ -21,16 +23,39 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
             name: "ShardlineCore",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // Shared I/O both the sidecar and the SDK need beyond the pure core: reading the config
+        // file and watching it for the ConfigMap `..data` swap.
+        .target(
+            name: "ShardlineConfigFile",
+            dependencies: ["ShardlineCore"]
+        ),
+        // The SDK: `import Shardline` routes from inside a Swift process exactly as the sidecar does.
+        .target(
+            name: "Shardline",
+            dependencies: [
+                "ShardlineCore",
+                "ShardlineConfigFile",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "ShardlineSidecar",
             dependencies: [
                 "ShardlineCore",
+                "ShardlineConfigFile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -51,6 +76,7 @@ let package = Package(
             name: "shardline",
             dependencies: [
                 "ShardlineCore",
+                "ShardlineConfigFile",
                 "ShardlineSidecar",
                 "ShardlineGenerate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -69,11 +95,27 @@ let package = Package(
         ),
         // Runs the built `shardline` binary: the exact output shapes scripts rely on.
         .testTarget(name: "ShardlineCLITests", dependencies: ["shardline", .product(name: "Yams", package: "Yams")]),
+        // The SDK's tests; `shardline` so the real sidecar binary is built for the agreement test.
+        .testTarget(
+            name: "ShardlineSDKTests",
+            dependencies: [
+                "Shardline",
+                "shardline",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "ShardlineSidecarTests",
             dependencies: [
                 "ShardlineSidecar",
                 "ShardlineCore",
+                "ShardlineConfigFile",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),

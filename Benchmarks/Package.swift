@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(name: "shardline", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The algorithm quality table (moved fraction and peak-to-mean load, N = 1...64):
@@ -17,6 +18,16 @@ let package = Package(
             name: "placement-quality",
             dependencies: [.product(name: "ShardlineCore", package: "shardline")],
             path: "Sources/placement-quality"
+        ),
+        // The SDK against plain AsyncHTTPClient and the sidecar (p50/p99 per request):
+        // Benchmarks/sdk-bench.sh builds and runs it with the backends and the sidecar.
+        .executableTarget(
+            name: "sdk-latency",
+            dependencies: [
+                .product(name: "Shardline", package: "shardline"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Sources/sdk-latency"
         ),
         .executableTarget(
             name: "RouterBenchmarks",

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import ShardlineConfigFile
 import ShardlineCore
 import UnixSignals
 

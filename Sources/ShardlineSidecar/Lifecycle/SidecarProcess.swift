@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import ShardlineConfigFile
 import ShardlineCore
 
 /// `shardline sidecar` as a process: JSON logging and metrics set up once, an event loop group

@@ -1,4 +1,5 @@
 import Metrics
+import ShardlineCore
 import Synchronization
 
 /// The proxy's metrics, emitted through swift-metrics (the process bootstraps the Prometheus
@@ -8,14 +9,15 @@ import Synchronization
 /// Handles are made once per label set and kept: asking the backend for a handle costs a lock,
 /// label validation and a lookup, which is too much to pay on every request.
 final class SidecarMetrics: Sendable {
-    static let requests = "shardline_requests_total"
-    static let requestDuration = "shardline_request_duration_seconds"
-    static let connectErrors = "shardline_upstream_connect_errors_total"
-    static let openConnections = "shardline_open_connections"
-    static let ejections = "shardline_ejections_total"
+    // The names are shared with the SDK (`MetricNames` in the core), so one dashboard serves both.
+    static let requests = MetricNames.requests
+    static let requestDuration = MetricNames.requestDuration
+    static let connectErrors = MetricNames.connectErrors
+    static let openConnections = MetricNames.openConnections
+    static let ejections = MetricNames.ejections
 
     /// `service` and `shard` for a request that matched no service (or was refused before routing).
-    static let unrouted = "none"
+    static let unrouted = MetricNames.unrouted
 
     private struct RequestKey: Hashable {
         var service: String

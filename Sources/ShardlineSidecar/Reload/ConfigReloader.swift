@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import ShardlineConfigFile
 import ShardlineCore
 import Synchronization
 import UnixSignals
@@ -25,19 +26,13 @@ public final class ConfigReloader: Service, Sendable {
         case rejected(String)
     }
 
-    private struct State {
-        var version: ConfigFileVersion
-        /// The last failure logged, so a broken file is reported once rather than every poll.
-        var reportedFailure: String?
-    }
-
     private let options: SidecarOptions
     private let routerStore: RouterStore
     private let metrics: ReloadMetrics
     private let levelControl: LogLevelControl?
     private let signals: UnixSignalsSequence?
     private let logger: Logger
-    private let state: Mutex<State>
+    private let watch: Mutex<ConfigFileWatch>
 
     /// - Parameters:
     ///   - version: the file version the serving config was read from.
@@ -53,7 +48,7 @@ public final class ConfigReloader: Service, Sendable {
         self.levelControl = levelControl
         self.signals = signals
         self.logger = logger
-        self.state = Mutex(State(version: version))
+        self.watch = Mutex(ConfigFileWatch(path: options.configPath, version: version))
     }
 
     public func run() async throws {
@@ -89,23 +84,24 @@ public final class ConfigReloader: Service, Sendable {
     /// file version is unchanged; a SIGHUP or a request always re-reads.
     @discardableResult
     public func reload(trigger: Trigger) -> Outcome {
-        state.withLock { state in
+        watch.withLock { watch in
             let snapshot: ConfigFileSnapshot
-            do throws(ConfigFileError) {
-                snapshot = try ConfigFile.read(path: options.configPath)
-            } catch {
-                return reject(error.description, trigger: trigger, state: &state)
+            switch watch.read(force: trigger != .poll) {
+            case .unchanged:
+                return .unchanged
+            case .unreadable(let error):
+                return reject(error.description, trigger: trigger, watch: &watch)
+            case .changed(let changed):
+                snapshot = changed
             }
-            if trigger == .poll && snapshot.version == state.version { return .unchanged }
-            state.version = snapshot.version
 
             let loaded: ShardlineConfig
             do throws(ConfigError) {
                 loaded = try options.effective(ConfigLoader.load(yaml: snapshot.text, source: snapshot.path), source: snapshot.path)
             } catch {
-                return reject(error.description, trigger: trigger, state: &state)
+                return reject(error.description, trigger: trigger, watch: &watch)
             }
-            state.reportedFailure = nil
+            watch.succeeded()
             return apply(loaded, version: snapshot.version, trigger: trigger)
         }
     }
@@ -146,17 +142,16 @@ public final class ConfigReloader: Service, Sendable {
         return generation == serving.generation ? .unchanged : .applied(generation: generation)
     }
 
-    private func reject(_ message: String, trigger: Trigger, state: inout State) -> Outcome {
+    private func reject(_ message: String, trigger: Trigger, watch: inout ConfigFileWatch) -> Outcome {
         // A poll sees a broken file every interval until it is fixed: report it once. A SIGHUP is
         // an operator asking, so it always gets an answer.
-        if trigger != .poll || state.reportedFailure != message {
+        if watch.shouldReport(failure: message, forced: trigger != .poll) {
             metrics.failures.increment()
             logger.error("config reload rejected; the previous config keeps serving", metadata: [
                 "error": .string(message), "trigger": .string(trigger.rawValue),
                 "generation": .stringConvertible(routerStore.current.generation),
             ])
         }
-        state.reportedFailure = message
         return .rejected(message)
     }
 }

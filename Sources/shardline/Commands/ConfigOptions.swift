@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShardlineConfigFile
 import ShardlineCore
 
 /// `--config FILE`, shared by the commands that read a config; without it they use the embedded
@@ -19,16 +20,15 @@ enum ConfigSource {
         guard let path else {
             return try ConfigLoader.load(yaml: ShardlineConfig.exampleYAML, source: "<embedded example>")
         }
-        // FileHandle rather than String(contentsOfFile:), so `--config <(kubectl get cm ...)`
-        // (a pipe) works too.
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
-            throw CLIError("cannot read config file '\(path)': \(reason)")
+        // The one config-file reader the sidecar and the SDK use too; a one-shot read also takes a
+        // pipe, so `--config <(kubectl get cm ...)` works.
+        let snapshot: ConfigFileSnapshot
+        do throws(ConfigFileError) {
+            snapshot = try ConfigFile.read(path: path, followsUpdates: false)
+        } catch {
+            throw CLIError(error.description)
         }
-        defer { try? handle.close() }
-        guard let text = String(data: handle.readDataToEndOfFile(), encoding: .utf8) else {
-            throw CLIError("cannot read config file '\(path)': not UTF-8 text")
-        }
+        let text = snapshot.text
         return try ConfigLoader.load(yaml: text, source: path)
     }
 }

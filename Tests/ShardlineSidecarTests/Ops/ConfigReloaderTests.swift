@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Prometheus
+import ShardlineConfigFile
 import ShardlineCore
 import Testing
 @testable import ShardlineSidecar
@@ -115,7 +116,7 @@ extension Ops {
             let path = "/dev/fd/\(pipe.fileHandleForReading.fileDescriptor)"
             #expect(throws: ConfigFileError(
                 path: path,
-                reason: "not a file; the sidecar re-reads its config to follow updates, so it must be a file (a pipe cannot be read twice)"
+                reason: "not a file; the config is re-read to follow updates, so it must be a file (a pipe cannot be read twice)"
             )) { try ConfigFile.read(path: path) }
             #expect(throws: ConfigFileError(path: "/nonexistent/shardline.yaml", reason: "No such file or directory")) {
                 try ConfigFile.read(path: "/nonexistent/shardline.yaml")

@@ -13,6 +13,12 @@ public struct ConfigFileSnapshot: Sendable, Equatable {
     public var path: String
     public var text: String
     public var version: ConfigFileVersion
+
+    public init(path: String, text: String, version: ConfigFileVersion) {
+        self.path = path
+        self.text = text
+        self.version = version
+    }
 }
 
 /// What the reloader compares between polls. Kubernetes updates a mounted ConfigMap by writing
@@ -25,6 +31,11 @@ public struct ConfigFileVersion: Sendable, Hashable, CustomStringConvertible {
     /// FNV-1a 64 of the bytes: stable across processes, unlike Swift's `Hasher`.
     public var contentHash: UInt64
 
+    public init(resolvedPath: String, contentHash: UInt64) {
+        self.resolvedPath = resolvedPath
+        self.contentHash = contentHash
+    }
+
     public var description: String {
         let hex = String(contentHash, radix: 16)
         return "\(resolvedPath)@" + String(repeating: "0", count: 16 - hex.count) + hex
@@ -36,6 +47,11 @@ public struct ConfigFileError: Error, Sendable, Equatable, CustomStringConvertib
     public var path: String
     public var reason: String
 
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
     public var description: String { "cannot read config file '\(path)': \(reason)" }
 }
 
@@ -43,21 +59,30 @@ public enum ConfigFile {
     /// ConfigMaps are limited to 1 MiB; anything far larger is not a Shardline config.
     static let maximumBytes = 4 << 20
 
-    public static func read(path: String) throws(ConfigFileError) -> ConfigFileSnapshot {
-        guard let resolved = realpath(path, nil) else {
+    /// Reads the config file once.
+    /// - Parameter followsUpdates: the caller will read the file again to follow updates (the
+    ///   sidecar, the SDK's hot reload), so it must be a file; a one-shot reader (the CLI) also
+    ///   accepts a pipe such as `--config <(kubectl get cm ...)`.
+    public static func read(path: String, followsUpdates: Bool = true) throws(ConfigFileError) -> ConfigFileSnapshot {
+        let resolvedPath: String
+        if let resolved = realpath(path, nil) {
+            resolvedPath = String(cString: resolved)
+            free(resolved)
+        } else {
             let code = errno
             var status = stat()
-            if code == ENOENT, lstat(path, &status) == 0 {
-                // `/dev/fd/63` from `--config <(...)`: a link to a pipe, which has no path.
+            guard code == ENOENT, lstat(path, &status) == 0 else {
+                throw ConfigFileError(path: path, reason: errorText(code))
+            }
+            // `/dev/fd/63` from `--config <(...)`: a link to a pipe, which has no path.
+            guard !followsUpdates else {
                 throw ConfigFileError(
                     path: path,
-                    reason: "not a file; the sidecar re-reads its config to follow updates, so it must be a file (a pipe cannot be read twice)"
+                    reason: "not a file; the config is re-read to follow updates, so it must be a file (a pipe cannot be read twice)"
                 )
             }
-            throw ConfigFileError(path: path, reason: errorText(code))
+            resolvedPath = path
         }
-        let resolvedPath = String(cString: resolved)
-        free(resolved)
 
         let descriptor = open(resolvedPath, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ConfigFileError(path: path, reason: errorText(errno)) }

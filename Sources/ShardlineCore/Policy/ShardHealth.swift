@@ -1,18 +1,20 @@
-import ShardlineCore
 import Synchronization
 
 /// The outlier state of every shard address, shared by all event loops so a shard that one
 /// connection found dead is failed fast for all of them. Keyed by address, not by service and
 /// ordinal: a reload that moves an ordinal to a new address starts it healthy.
-final class ShardHealth: Sendable {
+///
+/// The sidecar and the SDK each keep one, so a shard is ejected and probed the same way whichever
+/// of them sends to it.
+public final class ShardHealth: Sendable {
     private let settings: OutlierDetector.Settings
     private let detectors = Mutex<[PodAddress: OutlierDetector]>([:])
 
-    init(settings: OutlierSettings) {
+    public init(settings: OutlierSettings) {
         self.settings = OutlierDetector.Settings(settings)
     }
 
-    func admit(_ address: PodAddress, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Admission {
+    public func admit(_ address: PodAddress, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Admission {
         detectors.withLock { detectors in
             guard var detector = detectors[address] else { return .allow }
             let admission = detector.admit(at: now)
@@ -21,7 +23,7 @@ final class ShardHealth: Sendable {
         }
     }
 
-    func recordSuccess(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Transition {
+    public func recordSuccess(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Transition {
         detectors.withLock { detectors in
             // Healthy shards with no failures are not stored: the common path stays a lookup miss.
             guard var detector = detectors[address] else { return .none }
@@ -35,7 +37,7 @@ final class ShardHealth: Sendable {
         }
     }
 
-    func recordFailure(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Transition {
+    public func recordFailure(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Transition {
         detectors.withLock { detectors in
             var detector = detectors[address] ?? OutlierDetector(settings: settings)
             let transition = detector.recordFailure(probe: probe, at: now)
@@ -46,18 +48,18 @@ final class ShardHealth: Sendable {
 
     /// Drops the state of every address not in `addresses` (a reload removed them; should one come
     /// back, it starts healthy, as a new address does).
-    func forget(keeping addresses: Set<PodAddress>) {
+    public func forget(keeping addresses: Set<PodAddress>) {
         detectors.withLock { detectors in
             detectors = detectors.filter { addresses.contains($0.key) }
         }
     }
 
     /// The address is healthy again from now on (it names a new pod).
-    func reset(_ address: PodAddress) {
+    public func reset(_ address: PodAddress) {
         _ = detectors.withLock { $0.removeValue(forKey: address) }
     }
 
-    func recordAbandoned(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) {
+    public func recordAbandoned(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) {
         guard probe else { return }
         detectors.withLock { detectors in
             detectors[address]?.recordAbandoned(probe: probe, at: now)

@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Shardline
+
+// The SDK's cost per request, next to what it replaces: the same GETs, one at a time over kept-alive
+// connections, through
+//   direct:  plain AsyncHTTPClient straight to the right backend (URLs routed before timing: the floor)
+//   sdk:     ShardlineClient.execute (routing, health check, metrics, AsyncHTTPClient)
+//   sidecar: plain AsyncHTTPClient to the sidecar on loopback (Host: users), which routes and forwards
+// Rounds interleave the three so drift on a shared machine hits them alike.
+//
+// Usage: sdk-latency --backends P0,P1,P2 --sidecar PORT [--requests N] [--warmup N]
+
+func option(_ name: String) -> String? {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
+}
+
+guard let backendList = option("--backends"), let sidecarPort = option("--sidecar").flatMap(Int.init) else {
+    print("usage: sdk-latency --backends P0,P1,P2 --sidecar PORT [--requests N] [--warmup N]")
+    exit(64)
+}
+let requests = option("--requests").flatMap(Int.init) ?? 20_000
+let warmup = option("--warmup").flatMap(Int.init) ?? 2_000
+let endpoints = backendList.split(separator: ",").map { "127.0.0.1:\($0)" }
+
+let config = try ShardlineConfig.service("users", urlShardPattern: "^/users/([^/]*)/", endpoints: endpoints)
+let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .shardline(config.sidecar))
+let client = ShardlineClient(config: config, httpClient: httpClient)
+
+let paths = (0..<1000).map { "/users/key-\($0)/profile" }
+let directURLs = try paths.map { path in
+    "http://\(try client.route(HTTPClientRequest(url: "http://users\(path)")).address)\(path)"
+}
+
+enum Mode: String, CaseIterable { case direct, sdk, sidecar }
+
+func send(_ mode: Mode, _ index: Int) async throws {
+    let path = paths[index % paths.count]
+    let response: HTTPClientResponse
+    switch mode {
+    case .direct:
+        var request = HTTPClientRequest(url: directURLs[index % paths.count])
+        request.headers.add(name: "host", value: "users")
+        response = try await httpClient.execute(request, timeout: .seconds(10))
+    case .sdk:
+        response = try await client.execute(HTTPClientRequest(url: "http://users\(path)"), timeout: .seconds(10))
+    case .sidecar:
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(sidecarPort)\(path)")
+        request.headers.add(name: "host", value: "users")
+        response = try await httpClient.execute(request, timeout: .seconds(10))
+    }
+    guard response.status == .ok else { throw SDKBenchError("\(mode.rawValue): status \(response.status.code) for \(path)") }
+    _ = try await response.body.collect(upTo: 1 << 16)
+}
+
+struct SDKBenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+var samples: [Mode: [Double]] = [:]
+let clock = ContinuousClock()
+for round in 0..<(warmup + requests) {
+    // Rotate the order so no mode always runs right after another.
+    let modes = Mode.allCases
+    for offset in 0..<modes.count {
+        let mode = modes[(round + offset) % modes.count]
+        let start = clock.now
+        try await send(mode, round)
+        let elapsed = clock.now - start
+        if round >= warmup {
+            let (seconds, attoseconds) = elapsed.components
+            samples[mode, default: []].append(Double(seconds) * 1e6 + Double(attoseconds) / 1e12)
+        }
+    }
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+let directP50 = percentile(samples[.direct]!, 0.5)
+print("requests per mode: \(requests) (after \(warmup) warm-up), one at a time, keep-alive, 3 nginx backends on loopback")
+print("| path | p50 (µs) | p99 (µs) | p50 vs direct |")
+print("| --- | --- | --- | --- |")
+for mode in Mode.allCases {
+    let values = samples[mode]!
+    let p50 = percentile(values, 0.5)
+    let ratio = String(format: "%+.1f%%", (p50 / directP50 - 1) * 100)
+    print("| \(mode.rawValue) | \(String(format: "%.1f", p50)) | \(String(format: "%.1f", percentile(values, 0.99))) | \(mode == .direct ? "—" : ratio) |")
+}
+try await httpClient.shutdown()

@@ -1,0 +1,29 @@
+import ShardlineCore
+
+/// An `HTTPClientRequest.url` as routing reads it: parsed by the core's `OriginForm` (the parser
+/// the router itself uses for an absolute-form target, the way an `http_proxy` client reaches the
+/// sidecar), so the path forwarded is exactly the path the key was taken from, with no
+/// re-encoding in between.
+struct RequestURL: Sendable {
+    /// The URL as given: what the router reads.
+    let url: String
+    /// `http` or `https`, lowercased.
+    let scheme: String
+    /// `users` or `users:8080` (userinfo dropped): the service's host, sent as `Host`.
+    let authority: String
+    /// `/users/alice/profile?x=1`; `/` when the URL has no path; never a fragment.
+    let pathAndQuery: String
+
+    init?(_ url: String) {
+        guard let form = OriginForm(url), let authority = form.authority else { return nil }
+        self.url = url
+        self.scheme = url.prefix { $0 != ":" }.lowercased()
+        self.authority = authority
+        self.pathAndQuery = form.target
+    }
+
+    /// The same request target on another host: the shard pod's address.
+    func url(at address: PodAddress) -> String {
+        "\(scheme)://\(address)\(pathAndQuery)"
+    }
+}

@@ -1,0 +1,290 @@
+import AsyncHTTPClient
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+import ShardlineConfigFile
+import ShardlineCore
+import Synchronization
+
+/// Routes requests from inside a Swift process exactly as the sidecar does, without the extra
+/// container or the loopback hop: the same `ShardRouter` picks the shard, the same `RetryPolicy`
+/// and `OutlierDetector` (through `ShardHealth`) decide what happens when it fails, and the
+/// request goes straight to the shard pod through AsyncHTTPClient.
+///
+/// Thread-safe and meant to be shared: one per process, like the `HTTPClient` under it.
+public final class ShardlineClient: Sendable {
+    public struct Options: Sendable {
+        /// Send a request whose URL host is no configured service unchanged, instead of throwing
+        /// `unknownService`. Off by default: a typo in a host must not silently skip sharding.
+        public var passThroughUnknownHosts = false
+        /// How often `run()` checks the config file for a new version (with `configPath`).
+        public var configPollInterval: Duration = .seconds(1)
+        /// How long a shutdown waits for requests in flight; nil: the config's `sidecar.drainTimeout`.
+        public var drainTimeout: Duration?
+        /// Where the metrics go; nil: the process's swift-metrics backend (`MetricsSystem.bootstrap`).
+        public var metricsFactory: (any MetricsFactory)?
+
+        public init(
+            passThroughUnknownHosts: Bool = false, configPollInterval: Duration = .seconds(1), drainTimeout: Duration? = nil,
+            metricsFactory: (any MetricsFactory)? = nil
+        ) {
+            self.passThroughUnknownHosts = passThroughUnknownHosts
+            self.configPollInterval = configPollInterval
+            self.drainTimeout = drainTimeout
+            self.metricsFactory = metricsFactory
+        }
+    }
+
+    /// The router serving now and its generation (1 at start, +1 per accepted reload).
+    struct Serving: Sendable {
+        var router: ShardRouter
+        var generation: Int
+    }
+
+    let httpClient: HTTPClient
+    let options: Options
+    let logger: Logger
+    let configPath: String?
+    let serving: Mutex<Serving>
+    /// The config file being followed; nil for a client built from a config value.
+    let watch: Mutex<ConfigFileWatch?>
+    let health: ShardHealth
+    let retryPolicy: RetryPolicy
+    let metrics: ClientMetrics
+    let inFlight = InFlightRequests()
+
+    /// A client serving `config` (e.g. from `ShardlineConfig.service(...)`). It never reloads.
+    public init(
+        config: ShardlineConfig, httpClient: HTTPClient = .shared, options: Options = Options(),
+        logger: Logger = Logger(label: "shardline.sdk")
+    ) {
+        self.httpClient = httpClient
+        self.options = options
+        self.logger = logger
+        self.metrics = ClientMetrics(factory: options.metricsFactory)
+        self.configPath = nil
+        self.serving = Mutex(Serving(router: ShardRouter(config: config), generation: 1))
+        self.watch = Mutex(nil)
+        self.health = ShardHealth(settings: config.sidecar.outlier)
+        self.retryPolicy = RetryPolicy(maxRetries: config.sidecar.retries)
+    }
+
+    /// A client serving the config file at `configPath` (the sidecar's file: one ConfigMap serves
+    /// both). `run()` then follows the file, as the sidecar does.
+    /// - Throws: `ShardlineError` `invalidConfig` with the loader's message, or why the file
+    ///   could not be read.
+    public init(
+        configPath: String, httpClient: HTTPClient = .shared, options: Options = Options(),
+        logger: Logger = Logger(label: "shardline.sdk")
+    ) throws(ShardlineError) {
+        let snapshot: ConfigFileSnapshot
+        do throws(ConfigFileError) {
+            snapshot = try ConfigFile.read(path: configPath)
+        } catch {
+            throw ShardlineError(code: .invalidConfig, message: error.description)
+        }
+        let config: ShardlineConfig
+        do throws(ConfigError) {
+            config = try ConfigLoader.load(yaml: snapshot.text, source: snapshot.path)
+        } catch {
+            throw .invalidConfig(error)
+        }
+        self.httpClient = httpClient
+        self.options = options
+        self.logger = logger
+        self.metrics = ClientMetrics(factory: options.metricsFactory)
+        self.configPath = configPath
+        self.serving = Mutex(Serving(router: ShardRouter(config: config), generation: 1))
+        self.watch = Mutex(ConfigFileWatch(path: configPath, version: snapshot.version))
+        // Transport settings are read once, as the sidecar reads them at start; a reload changes routing.
+        self.health = ShardHealth(settings: config.sidecar.outlier)
+        self.retryPolicy = RetryPolicy(maxRetries: config.sidecar.retries)
+    }
+
+    /// The config serving now.
+    public var config: ShardlineConfig { serving.withLock { $0.router.config } }
+
+    /// The serving config's generation: 1 at start, +1 per accepted reload.
+    public var generation: Int { serving.withLock { $0.generation } }
+
+    // MARK: Routing
+
+    /// Where `request` would go, without sending it: the core's decision (service, key, shard,
+    /// pod address). The URL's host selects the service, as the Host header does for the sidecar.
+    public func route(_ request: HTTPClientRequest) throws(ShardlineError) -> RouteDecision {
+        guard let url = RequestURL(request.url) else { throw Self.invalidURL(request.url) }
+        let router = serving.withLock { $0.router }
+        return try Self.route(url, headers: request.headers, router: router)
+    }
+
+    static func route(_ url: RequestURL, headers: HTTPHeaders, router: ShardRouter) throws(ShardlineError) -> RouteDecision {
+        // Absolute-form, as an `http_proxy` client sends it to the sidecar: the URL's host selects the service.
+        let result = router.route(host: nil, target: url.url) { name in headers.first(name: name) }
+        switch result {
+        case .success(let decision):
+            return decision
+        case .failure(let error):
+            throw ShardlineError(error, url: url, config: router.config)
+        }
+    }
+
+    static func invalidURL(_ url: String) -> ShardlineError {
+        ShardlineError(code: .invalidRequest, message: "'\(url)' is not an http:// or https:// URL with a host; the host names the sharded service, e.g. http://users/users/alice/profile")
+    }
+
+    // MARK: Sending
+
+    /// Sends `request` to the shard pod that owns it: the URL's host and port become the pod's
+    /// address; the path, query, headers and body are kept; `Host` stays the service's host (as
+    /// the sidecar forwards it) and `x-shardline-shard` names the shard. The response is
+    /// AsyncHTTPClient's, untouched, its body streamed as AsyncHTTPClient streams it.
+    ///
+    /// A failed attempt is retried only when `RetryPolicy` allows it (a connect failure, or an
+    /// idempotent request without a body whose connection broke before the answer); a shard that
+    /// `OutlierDetector` ejected fails at once with `shardUnavailable` until a probe brings it back.
+    /// - Parameter timeout: for the whole exchange up to the response head, retries included.
+    public func execute(_ request: HTTPClientRequest, timeout: TimeAmount, logger: Logger? = nil) async throws -> HTTPClientResponse {
+        try await execute(request, deadline: .now() + timeout, logger: logger)
+    }
+
+    public func execute(_ request: HTTPClientRequest, deadline: NIODeadline, logger: Logger? = nil) async throws -> HTTPClientResponse {
+        let logger = logger ?? self.logger
+        let start = ContinuousClock.now
+        guard let url = RequestURL(request.url) else { throw Self.invalidURL(request.url) }
+        let router = serving.withLock { $0.router }
+        let decision: RouteDecision
+        do throws(ShardlineError) {
+            decision = try Self.route(url, headers: request.headers, router: router)
+        } catch where error.code == .unknownService && options.passThroughUnknownHosts {
+            return try await httpClient.execute(request, deadline: deadline, logger: logger)
+        } catch {
+            metrics.requestCompleted(service: error.service, shard: nil, status: error.sidecarStatus, duration: ContinuousClock.now - start)
+            throw error
+        }
+
+        inFlight.enter()
+        defer { inFlight.leave() }
+
+        var shardRequest = request
+        shardRequest.url = url.url(at: decision.address)
+        if !shardRequest.headers.contains(name: "host") {
+            shardRequest.headers.add(name: "host", value: url.authority)
+        }
+        shardRequest.headers.replaceOrAdd(name: "x-shardline-shard", value: String(decision.shard))
+
+        var retry = retryPolicy.start(method: request.method.rawValue)
+        // AsyncHTTPClient does not say how much of a body has left, so a request with a body is
+        // treated as sent once a connection took it: only a connect failure (nothing left) retries it.
+        if request.body != nil { retry.requestBodyWasSent() }
+
+        while true {
+            let admission = health.admit(decision.address)
+            if case .reject(let until) = admission {
+                let error = ShardlineError(
+                    code: .shardUnavailable,
+                    message: "shard \(decision.shard) (\(decision.address)) of '\(decision.service)' is ejected after repeated transport failures; failing fast for another \(ConfigDuration.format(until - ContinuousClock.now)) until a probe request succeeds",
+                    service: decision.service, shard: decision.shard, address: decision.address
+                )
+                metrics.requestCompleted(service: decision.service, shard: decision.shard, status: 503, duration: ContinuousClock.now - start)
+                throw error
+            }
+            let probe = admission == .probe
+            do {
+                let response = try await httpClient.execute(shardRequest, deadline: deadline, logger: logger)
+                if health.recordSuccess(decision.address, probe: probe) == .restored {
+                    logger.info("shard restored: the probe request got an answer", metadata: decision.logMetadata)
+                }
+                metrics.requestCompleted(service: decision.service, shard: decision.shard, status: Int(response.status.code), duration: ContinuousClock.now - start)
+                return response
+            } catch {
+                guard let failure = TransportFailure.kind(of: error) else {
+                    health.recordAbandoned(decision.address, probe: probe)
+                    throw error
+                }
+                if failure == .connectFailed {
+                    metrics.connectFailed(service: decision.service, shard: decision.shard)
+                }
+                if case .ejected(let duration) = health.recordFailure(decision.address, probe: probe) {
+                    metrics.shardEjected(service: decision.service, shard: decision.shard)
+                    logger.warning("shard ejected: failing fast, then probing", metadata: decision.logMetadata.merging([
+                        "ejection": .string(ConfigDuration.format(duration)), "error": .string(String(describing: error)),
+                    ]) { $1 })
+                }
+                switch retry.attemptFailed(failure) {
+                case .retry:
+                    logger.debug("retrying", metadata: decision.logMetadata.merging(["error": .string(String(describing: error))]) { $1 })
+                    continue
+                case .giveUp(let reason):
+                    let failed = ShardlineError(failure, cause: error, giveUp: reason, attempts: retry.failedAttempts, decision: decision)
+                    metrics.requestCompleted(service: decision.service, shard: decision.shard, status: failed.sidecarStatus(for: failure), duration: ContinuousClock.now - start)
+                    throw failed
+                }
+            }
+        }
+    }
+}
+
+extension RouteDecision {
+    var logMetadata: Logger.Metadata {
+        ["service": .string(service), "shard": .stringConvertible(shard), "address": .string(address.description)]
+    }
+}
+
+extension ShardlineError {
+    /// The router's refusal, in words that name what to change.
+    init(_ error: RouteError, url: RequestURL, config: ShardlineConfig) {
+        switch error.code {
+        case .unknownService:
+            let configured = config.services.map { service in
+                "\(service.name) (\(service.hosts.isEmpty ? "no hosts" : service.hosts.joined(separator: ", ")))"
+            }
+            self.init(code: .unknownService, message: "no sharded service is configured for host '\(url.authority)'; the configured services and their hosts: \(configured.joined(separator: "; "))")
+        case .noShardKey:
+            self.init(code: .noShardKey, message: "\(error.message); path '\(url.pathAndQuery)'", service: error.service)
+        case .invalidTarget, .pathTooLong, .invalidKeyEncoding:
+            self.init(code: .invalidRequest, message: "\(error.message); URL path '\(url.pathAndQuery)'", service: error.service)
+        }
+    }
+
+    init(_ failure: RetryState.Failure, cause: any Error, giveUp: RetryState.GiveUpReason, attempts: Int, decision: RouteDecision) {
+        let why: String
+        switch failure {
+        case .connectFailed: why = "could not connect (\(cause))"
+        case .connectionLost: why = "the connection broke before the response (\(cause))"
+        case .responseTimeout: why = "no response before the deadline (\(cause))"
+        }
+        let after = attempts == 1 ? "1 attempt" : "\(attempts) attempts"
+        let retried: String
+        switch giveUp {
+        case .retriesExhausted: retried = "retries exhausted"
+        case .notIdempotent: retried = "not retried: the method is not idempotent"
+        case .requestBodySent: retried = "not retried: the request body may have been sent"
+        case .responseStarted: retried = "not retried: the response had started"
+        case .responseTimeout: retried = "not retried: a slow shard is not asked twice"
+        }
+        self.init(
+            code: .shardUnavailable,
+            message: "shard \(decision.shard) (\(decision.address)) of '\(decision.service)' \(why); \(retried) after \(after)",
+            service: decision.service, shard: decision.shard, address: decision.address
+        )
+    }
+
+    /// The status the sidecar answers the same refusal with, so metrics read alike.
+    var sidecarStatus: Int {
+        switch code {
+        case .unknownService: return 404
+        case .noShardKey, .invalidRequest: return 400
+        case .shardUnavailable: return 503
+        case .invalidConfig: return 500
+        }
+    }
+
+    func sidecarStatus(for failure: RetryState.Failure) -> Int {
+        switch failure {
+        case .connectFailed: return 503
+        case .connectionLost: return 502
+        case .responseTimeout: return 504
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import AsyncHTTPClient
+import Foundation
+import MetricsTestKit
+import NIOCore
+import Shardline
+import Testing
+
+/// The sidecar's failure policy, from the same core types (`RetryPolicy`, `OutlierDetector`
+/// through `ShardHealth`), against real sockets on loopback.
+@Suite("SDK: retries, ejection, timeouts")
+struct FailurePolicyTests {
+    static func settings(retries: Int = 1, failures: Int = 3, baseEjection: Duration = .seconds(30)) -> SidecarSettings {
+        var settings = SidecarSettings()
+        settings.connectTimeout = .seconds(1)
+        settings.retries = retries
+        settings.outlier.consecutiveFailures = failures
+        settings.outlier.baseEjection = baseEjection
+        settings.outlier.maxEjection = max(baseEjection, .seconds(30))
+        return settings
+    }
+
+    static func client(endpoints: [String], settings: SidecarSettings, httpClient: HTTPClient, metrics: TestMetrics? = nil) throws -> ShardlineClient {
+        var config = try ShardlineConfig.service("users", urlShardPattern: "^/([^/]+)", endpoints: endpoints)
+        config.sidecar = settings
+        return ShardlineClient(config: config, httpClient: httpClient, options: .init(metricsFactory: metrics))
+    }
+
+    /// An idempotent request whose connection broke before the answer is tried again; a POST with
+    /// a body that met the same failure is not, so the shard never sees it twice.
+    @Test func retriesOnlyWhenNothingCanBeDuplicated() async throws {
+        try await SDKTest.withShards(1) { shards in
+            let settings = Self.settings(retries: 1, failures: 100)
+            try await SDKTest.withHTTPClient(settings) { httpClient in
+                let client = try Self.client(endpoints: SDKTest.endpoints(shards), settings: settings, httpClient: httpClient)
+                await #expect {
+                    _ = try await client.execute(HTTPClientRequest(url: "http://users/drop-get"), timeout: .seconds(5))
+                } throws: { error in
+                    guard let error = error as? ShardlineError else { return false }
+                    return error.code == .shardUnavailable && error.shard == 0 && error.message.contains("retries exhausted after 2 attempts")
+                }
+                #expect(shards[0].requests(to: "/drop-get") == 2)
+
+                var post = HTTPClientRequest(url: "http://users/drop-post")
+                post.method = .POST
+                post.body = .bytes(ByteBuffer(string: "charge the card once"))
+                await #expect {
+                    _ = try await client.execute(post, timeout: .seconds(5))
+                } throws: { error in
+                    guard let error = error as? ShardlineError else { return false }
+                    return error.code == .shardUnavailable && error.message.contains("not retried: the method is not idempotent")
+                }
+                #expect(shards[0].requests(to: "/drop-post") == 1)
+            }
+        }
+    }
+
+    /// A refused connect is retried (the request never left), counted, and after
+    /// `consecutiveFailures` the shard is failed fast without a connect; a probe after the
+    /// ejection window brings it back once it listens again.
+    @Test func connectFailuresEjectTheShardAndAProbeBringsItBack() async throws {
+        let port = try await SDKTest.deadPort()
+        let settings = Self.settings(retries: 1, failures: 2, baseEjection: .milliseconds(300))
+        try await SDKTest.withHTTPClient(settings) { httpClient in
+            let metrics = TestMetrics()
+            let client = try Self.client(endpoints: ["127.0.0.1:\(port)"], settings: settings, httpClient: httpClient, metrics: metrics)
+            let request = HTTPClientRequest(url: "http://users/alice")
+            await #expect {
+                _ = try await client.execute(request, timeout: .seconds(5))
+            } throws: { error in
+                guard let error = error as? ShardlineError else { return false }
+                return error.code == .shardUnavailable && error.address == PodAddress(host: "127.0.0.1", port: port)
+                    && error.message.contains("could not connect")
+            }
+            #expect(metrics.counterTotal(label: MetricNames.connectErrors, dimensions: [("service", "users"), ("shard", "0")]) == 2)
+            #expect(metrics.counterTotal(label: MetricNames.ejections, dimensions: [("service", "users"), ("shard", "0")]) == 1)
+
+            // Ejected: failed fast, no connect attempt.
+            await #expect {
+                _ = try await client.execute(request, timeout: .seconds(5))
+            } throws: { error in
+                guard let error = error as? ShardlineError else { return false }
+                return error.code == .shardUnavailable && error.message.contains("is ejected")
+            }
+            #expect(metrics.counterTotal(label: MetricNames.connectErrors, dimensions: [("service", "users"), ("shard", "0")]) == 2)
+
+            let shard = try await LoopbackShard.start(name: "back", port: port)
+            var answered = false
+            try await eventually("the probe after the ejection window reaches the shard again", timeout: .seconds(10)) {
+                do {
+                    let response = try await client.execute(request, timeout: .seconds(5))
+                    answered = response.headers.first(name: "x-backend") == "back"
+                    return true
+                } catch let error as ShardlineError where error.message.contains("is ejected") {
+                    return false
+                }
+            }
+            #expect(answered)
+            await shard.stop()
+        }
+    }
+
+    /// A shard that does not answer in time: `shardUnavailable`, and not asked twice.
+    @Test func aSlowShardTimesOutWithoutARetry() async throws {
+        try await SDKTest.withShards(1) { shards in
+            let settings = Self.settings(retries: 2, failures: 100)
+            try await SDKTest.withHTTPClient(settings) { httpClient in
+                let client = try Self.client(endpoints: SDKTest.endpoints(shards), settings: settings, httpClient: httpClient)
+                // A kept-alive connection first, so the deadline passes while the shard is silent
+                // rather than while a new connection is made on a busy machine.
+                _ = try await client.execute(HTTPClientRequest(url: "http://users/warm"), timeout: .seconds(30)).body.collect(upTo: 1024)
+                await #expect {
+                    _ = try await client.execute(HTTPClientRequest(url: "http://users/slow?ms=3000"), timeout: .milliseconds(300))
+                } throws: { error in
+                    guard let error = error as? ShardlineError else { return false }
+                    return error.code == .shardUnavailable && error.message.contains("no response before the deadline")
+                }
+                #expect(shards[0].requests(to: "/slow?ms=3000") == 1)
+            }
+        }
+    }
+}
