@@ -79,5 +79,6 @@ mkdir -p "$out/corpus/$target" "$out/artifacts/$target"
 dict=()
 [ -f "Fuzz/dict/$target.dict" ] && dict=(-dict="Fuzz/dict/$target.dict")
 echo "fuzz: running $target for ${seconds}s"
-exec "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+# -max_len: libFuzzer would otherwise cap inputs at the largest seed (1165 bytes for config).
+exec "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
   -artifact_prefix="$out/artifacts/$target/" "${dict[@]}" "$@" "$out/corpus/$target" "Fuzz/corpus/$target"
