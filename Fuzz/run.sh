@@ -65,19 +65,26 @@ if [ ! -f "$yams_stamp" ] || [ "$(cat "$yams_stamp")" != "$yams_version" ]; then
 fi
 
 binary=$out/fuzz-$target
-echo "fuzz: building $target"
-# From a copy, so editing the sources while a (slow) fuzz build runs cannot break it.
-snapshot=$out/src/$target
-rm -rf "$snapshot" && mkdir -p "$snapshot"
-cp -R Sources/ShardlineCore "Fuzz/Targets/$source_file" "$snapshot/"
-swiftc -parse-as-library -module-name ShardlineCore -swift-version 6 -O -g -sanitize=fuzzer,address \
-  -D SHARDLINE_FUZZ -I "$out/yams" -Xcc -I"$yams/CYaml/include" -I "$yams/CYaml/include" \
-  $(find "$snapshot" -name '*.swift' | sort) \
-  "$out"/yams/*.o -o "$binary" 2> >(grep -v "Cannot export local symbol" >&2)
+# Rebuilt only when the core, the target or Yams changed since the last build.
+if [ -x "$binary" ] && [ -z "$(find Sources/ShardlineCore "Fuzz/Targets/$source_file" "$yams_stamp" -newer "$binary" -print -quit)" ]; then
+  echo "fuzz: $target is up to date"
+else
+  echo "fuzz: building $target"
+  # From a copy, so editing the sources while a (slow) fuzz build runs cannot break it.
+  snapshot=$out/src/$target
+  rm -rf "$snapshot" && mkdir -p "$snapshot"
+  cp -R Sources/ShardlineCore "Fuzz/Targets/$source_file" "$snapshot/"
+  rm -f "$binary"
+  swiftc -parse-as-library -module-name ShardlineCore -swift-version 6 -O -g -sanitize=fuzzer,address \
+    -D SHARDLINE_FUZZ -I "$out/yams" -Xcc -I"$yams/CYaml/include" -I "$yams/CYaml/include" \
+    $(find "$snapshot" -name '*.swift' | sort) \
+    "$out"/yams/*.o -o "$binary" 2> >(grep -v "Cannot export local symbol" >&2)
+fi
 
 mkdir -p "$out/corpus/$target" "$out/artifacts/$target"
 dict=()
 [ -f "Fuzz/dict/$target.dict" ] && dict=(-dict="Fuzz/dict/$target.dict")
 echo "fuzz: running $target for ${seconds}s"
-exec "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+# -max_len: libFuzzer would otherwise cap inputs at the largest seed (1165 bytes for config).
+exec "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
   -artifact_prefix="$out/artifacts/$target/" "${dict[@]}" "$@" "$out/corpus/$target" "Fuzz/corpus/$target"
