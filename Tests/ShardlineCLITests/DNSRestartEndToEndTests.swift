@@ -45,7 +45,7 @@ struct DNSRestartEndToEndTests {
         let run = try await Self.runScript(timeout: .seconds(50))
         let output = run.output
         let summary = output.split(separator: "\n").filter {
-            $0.contains("RECOVERY") || $0.contains("shards 0 and 2 during") || $0.contains("PASS") || $0.contains("FAIL")
+            $0.contains("RECOVERY") || $0.contains("DEAD POD") || $0.contains("shards 0 and 2 during") || $0.contains("PASS") || $0.contains("FAIL")
         }
         print(summary.map { "dns-restart.sh: \($0)" }.joined(separator: "\n"))
         if run.status != 0 || run.timedOut {
