@@ -33,11 +33,12 @@ public struct KeepAlivePolicy: Sendable, Equatable {
         return true
     }
 
-    /// How long before the shard's idle timeout a connection stops being reused: a quarter of the
-    /// timeout, at most a second, which covers the two sides' clocks starting a little apart and a
-    /// request's time in flight.
+    /// How long before the shard's idle timeout a connection stops being reused: half the timeout,
+    /// at most a second. Wide, because a learnt timeout is the idle time at which the close was
+    /// *seen*, late by however busy both sides were, and because the two sides' clocks start a
+    /// little apart; a connection replaced early costs one connect, one reused too late a request.
     public static func reuseLimit(forIdleTimeout timeout: Duration) -> Duration {
-        timeout - min(timeout / 4, .seconds(1))
+        timeout - min(timeout / 2, .seconds(1))
     }
 
     /// The `timeout` parameter of `Keep-Alive` header values (`timeout=5, max=100`), in whole

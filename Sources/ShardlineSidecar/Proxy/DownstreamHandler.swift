@@ -315,28 +315,33 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         state = .forwarding(request, connection)
         connection.handler.delegate = self
         connection.requestsServed += 1
-        // Whether the head reaches the socket tells whether anything of the request was written:
-        // a kept-alive connection the shard closed fails it, and then the request can be sent
-        // again whatever its method (the body parts written meanwhile are kept for that).
-        request.firstWriteConfirmed = false
+        // On a connection that sat idle, whether the head reaches the socket tells whether
+        // anything of the request was written: one the shard closed fails it, and then the request
+        // can be sent again whatever its method (the body parts written meanwhile are kept for
+        // that). A connection busy a moment ago is not in doubt, and costs no promise.
         request.nothingWritten = false
-        let headWritten = context.eventLoop.makePromise(of: Void.self)
-        headWritten.futureResult.assumeIsolated().whenComplete { [weak request] result in
-            guard let request else { return }
-            switch result {
-            case .success:
-                request.firstWriteConfirmed = true
-                request.unconfirmedBody.removeAll()
-            case .failure:
-                request.nothingWritten = true
+        request.firstWriteConfirmed = connection.idleBeforeLease == nil
+        var headWritten: EventLoopPromise<Void>?
+        if !request.firstWriteConfirmed {
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.assumeIsolated().whenComplete { [weak request] result in
+                guard let request else { return }
+                switch result {
+                case .success:
+                    request.firstWriteConfirmed = true
+                    request.unconfirmedBody.removeAll()
+                case .failure:
+                    request.nothingWritten = true
+                }
             }
+            headWritten = promise
         }
         connection.handler.write(.head(request.upstreamHead), promise: headWritten)
         for part in request.pendingBody {
             connection.handler.write(.body(.byteBuffer(part)))
             if part.readableBytes > 0 { request.retry.requestBodyWasSent() }
         }
-        request.unconfirmedBody = request.pendingBody
+        if !request.firstWriteConfirmed { request.unconfirmedBody = request.pendingBody }
         request.pendingBody.removeAll()
         if request.requestEnded {
             connection.handler.write(.end(request.trailers))

@@ -88,6 +88,10 @@ enum ForwardingHeaders {
 
     /// One comma-separated header line with this hop last, whatever number of lines came in.
     private static func appendHop(_ value: Substring, to name: String, in headers: inout HTTPHeaders) {
+        guard headers.contains(name: name) else {
+            headers.add(name: name, value: String(value))
+            return
+        }
         let prior = headers[canonicalForm: name]
         headers.remove(name: name)
         headers.add(name: name, value: (prior + [value]).joined(separator: ", "))

@@ -75,7 +75,6 @@ final class UpstreamPool {
 
     private func isFitForReuse(_ connection: UpstreamConnection) -> Bool {
         guard connection.channel.isActive else { return false }
-        connection.idleBeforeLease = nil
         guard let parkedAt = connection.parkedAt else { return true }
         let idle = NIODeadline.now() - parkedAt
         guard idle >= Self.closeCheckAfterIdle else { return true }
@@ -116,6 +115,7 @@ final class UpstreamPool {
     func release(_ connection: UpstreamConnection, reusable: Bool, announcedIdleTimeout: Duration? = nil) {
         connection.handler.delegate = nil
         connection.announcedIdleTimeout = announcedIdleTimeout
+        connection.idleBeforeLease = nil
         run(state.connectionReleased(connection.id, reusable: reusable && connection.channel.isActive))
     }
 

@@ -9,11 +9,13 @@ struct KeepAlivePolicyTests {
         #expect(policy.mayReuse(idleFor: .seconds(3600), announcedTimeout: nil))
     }
 
-    @Test("an announced Keep-Alive timeout stops reuse a quarter (at most 1 s) before it")
+    @Test("an announced Keep-Alive timeout stops reuse half of it (at most 1 s) before it")
     func announcedTimeout() {
         let policy = KeepAlivePolicy()
-        #expect(policy.mayReuse(idleFor: .milliseconds(1400), announcedTimeout: .seconds(2)))
-        #expect(!policy.mayReuse(idleFor: .milliseconds(1500), announcedTimeout: .seconds(2)))
+        #expect(policy.mayReuse(idleFor: .milliseconds(999), announcedTimeout: .seconds(2)))
+        #expect(!policy.mayReuse(idleFor: .milliseconds(1000), announcedTimeout: .seconds(2)))
+        #expect(policy.mayReuse(idleFor: .milliseconds(499), announcedTimeout: .seconds(1)))
+        #expect(!policy.mayReuse(idleFor: .milliseconds(500), announcedTimeout: .seconds(1)))
         #expect(policy.mayReuse(idleFor: .milliseconds(73_900), announcedTimeout: .seconds(75)))
         #expect(!policy.mayReuse(idleFor: .seconds(74), announcedTimeout: .seconds(75)))
         #expect(!policy.mayReuse(idleFor: .zero, announcedTimeout: .zero))
@@ -24,8 +26,8 @@ struct KeepAlivePolicyTests {
         var policy = KeepAlivePolicy()
         policy.shardClosedIdleConnection(after: .milliseconds(2010))
         #expect(policy.learnedIdleTimeout == .milliseconds(2010))
-        #expect(policy.mayReuse(idleFor: .milliseconds(1500), announcedTimeout: nil))
-        #expect(!policy.mayReuse(idleFor: .milliseconds(1510), announcedTimeout: nil))
+        #expect(policy.mayReuse(idleFor: .milliseconds(1009), announcedTimeout: nil))
+        #expect(!policy.mayReuse(idleFor: .milliseconds(1010), announcedTimeout: nil))
         policy.shardClosedIdleConnection(after: .seconds(5))
         #expect(policy.learnedIdleTimeout == .milliseconds(2010))
         policy.shardClosedIdleConnection(after: .seconds(1))

@@ -6,7 +6,9 @@ import Testing
 
 /// Issue 19: a shard that answers an upload before reading its body (401, 413) is heard by the
 /// client, whatever the upload's framing and size and whether it asked for `100 Continue`.
-@Suite("Proxy: a shard's early answer to a streamed upload")
+/// Serialized: 24 uploads, eight of them 64 MiB, at once would load the machine enough to slow
+/// every other test running beside them.
+@Suite("Proxy: a shard's early answer to a streamed upload", .serialized)
 struct ProxyEarlyAnswerTests {
     enum Framing: String, CaseIterable, Sendable { case chunked, fixedLength }
 

@@ -115,18 +115,18 @@ struct ProxyKeepAliveTests {
         try await harness.stop()
     }
 
-    @Test("a connection idle past the shard's Keep-Alive: timeout is not reused; one idle briefly is")
+    @Test("a connection idle past the shard's Keep-Alive: timeout is not reused")
     func announcedTimeoutHonoured() async throws {
-        let backends = try await startBackends(1, options: .init(keepAliveHeader: "timeout=3"))
+        let backends = try await startBackends(1, options: .init(keepAliveHeader: "timeout=1"))
         let harness = try await ProxyHarness.start(yaml: ProxyHarness.usersYAML(endpoints: ["127.0.0.1:\(backends[0].port)"]))
         // One client connection, so one event loop and one pool.
         try await TestHTTPConnection.with(port: harness.port) { connection in
             #expect(try await connection.request(.GET, "/users/a/1").status == 200)
-            #expect(try await connection.request(.GET, "/users/a/2").status == 200)
             #expect(backends[0].connectionsAccepted == 1)
-            // Idle for 2.4 s: past 2.25 s, where reuse stops for a 3 s timeout.
-            try await Task.sleep(for: .milliseconds(2400))
-            #expect(try await connection.request(.GET, "/users/a/3").status == 200)
+            // Idle for 600 ms: past 500 ms, where reuse stops for a 1 s timeout. (The test
+            // backend itself would keep the connection: only the header says otherwise.)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await connection.request(.GET, "/users/a/2").status == 200)
             #expect(backends[0].connectionsAccepted == 2)
         }
         try await harness.stop()
@@ -147,7 +147,8 @@ struct ProxyKeepAliveTests {
             #expect(backends[0].openConnections == 0)
             #expect(try await connection.request(.GET, "/users/a/2").status == 200)
             #expect(backends[0].connectionsAccepted == 2)
-            // Idle 650 ms, past the 600 ms the learnt 800 ms allow: a new connection, not the old one.
+            // Idle 650 ms, past the 400 ms the learnt 800 ms (or a little more) allow: a new
+            // connection, not the old one.
             try await Task.sleep(for: .milliseconds(650))
             #expect(try await connection.request(.GET, "/users/a/3").status == 200)
             #expect(backends[0].connectionsAccepted == 3)
