@@ -10,11 +10,13 @@
 # Environment (all optional):
 #   SHARDLINE_BIN=path   the sidecar binary (default: swift build --product shardline, debug)
 #   RUNS=5  BYTES=67108864  BASE_PORT=19500 (uses BASE+1, +2, +81, +90)
+#   CASES="chunked chunked-expect length length-expect"   the rows to run
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 RUNS="${RUNS:-5}"; BYTES="${BYTES:-67108864}"; BASE_PORT="${BASE_PORT:-19500}"
+CASES="${CASES:-chunked chunked-expect length length-expect}"
 sidecar_port=$((BASE_PORT + 1)); haproxy_port=$((BASE_PORT + 2)); shard_port=$((BASE_PORT + 81)); admin_port=$((BASE_PORT + 90))
 
 log() { echo "early-answer: $*" >&2; }
@@ -103,7 +105,7 @@ upload() {  # upload PORT CASE: prints curl's status code (000: no response)
 
 status=0
 printf '%-16s' "upload"; for target in "${targets[@]}"; do printf '%-28s' "${target%%:*}"; done; echo
-for case in chunked chunked-expect length length-expect; do
+for case in $CASES; do
   printf '%-16s' "$case"
   for target in "${targets[@]}"; do
     codes=()

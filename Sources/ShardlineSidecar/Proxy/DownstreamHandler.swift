@@ -782,7 +782,8 @@ final class ProxyRequest {
     func unreadBodyDisposal(allowance: Int) -> UnreadRequestBody {
         let headers = downstreamHead.headers
         return UnreadRequestBody.decide(
-            contentLength: ForwardingHeaders.isChunked(headers) ? nil : headers.first(name: "content-length").flatMap { Int($0) },
+            // Neither chunked nor a length: no body (RFC 9112 6.3).
+            contentLength: ForwardingHeaders.isChunked(headers) ? nil : headers.first(name: "content-length").flatMap { Int($0) } ?? 0,
             received: bodyBytesReceived,
             awaitingContinue: ForwardingHeaders.expectsContinue(headers) && !continueRelayed,
             allowance: allowance
