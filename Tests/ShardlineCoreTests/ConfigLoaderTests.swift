@@ -160,6 +160,7 @@ struct ConfigLoaderTests {
         services: [{name: a, hosts: [a], pattern: '^/(x)', endpoints: ['h:1']}]
         sidecar:
           listen: 0.0.0.0:15001
+          allowRemoteClients: true
           admin: '[::1]:15090'
           connectTimeout: 250ms
           drainTimeout: 1m30s

@@ -62,6 +62,7 @@ extension SidecarSettings {
             ("maxHeaderBytes", .int(maxHeaderBytes)),
             ("accessLog", .bool(accessLog)),
             ("logLevel", .string(logLevel.rawValue)),
+            ("allowRemoteClients", .bool(allowRemoteClients)),
         ])
     }
 }

@@ -254,7 +254,7 @@ struct ConfigReader {
         checkKnown(fields, at: "sidecar", allowed: [
             "listen", "admin", "connectTimeout", "responseHeaderTimeout", "requestHeaderTimeout",
             "idleTimeout", "drainTimeout", "maxConnectionsPerShard", "maxIdleConnectionsPerShard", "retries",
-            "outlier", "dnsRefreshInterval", "maxHeaderBytes", "accessLog", "logLevel",
+            "outlier", "dnsRefreshInterval", "maxHeaderBytes", "accessLog", "logLevel", "allowRemoteClients",
         ])
         if let value = hostPort(fields, "listen", at: "sidecar") { settings.listen = value }
         if let value = hostPort(fields, "admin", at: "sidecar") { settings.admin = value }
@@ -272,6 +272,14 @@ struct ConfigReader {
             if let flag = node.scalar.flatMap({ Bool($0.string) }) { settings.accessLog = flag } else {
                 fail("sidecar.accessLog", node, "expected true or false")
             }
+        }
+        if let node = fields.value("allowRemoteClients") {
+            if let flag = node.scalar.flatMap({ Bool($0.string) }) { settings.allowRemoteClients = flag } else {
+                fail("sidecar.allowRemoteClients", node, "expected true or false")
+            }
+        }
+        if let problem = settings.remoteListenerProblem {
+            fail("sidecar.listen", fields.value("listen") ?? node, problem)
         }
         if let node = fields.value("logLevel"), let text = string(node, at: "sidecar.logLevel") {
             if let level = SidecarSettings.LogLevel(rawValue: text) { settings.logLevel = level } else {

@@ -92,8 +92,18 @@ public struct SidecarSettings: Sendable, Equatable {
     public var maxHeaderBytes: Int = 16384
     public var accessLog: Bool = false
     public var logLevel: LogLevel = .info
+    /// Lets the traffic listeners (`listen`, and every `listenPort`, which bind on its host) take
+    /// an address other than loopback. Off by default: a listener every pod can reach lets any of
+    /// them send requests into the shards as this pod.
+    public var allowRemoteClients: Bool = false
 
     public init() {}
+
+    /// Why the traffic listener is refused, or nil when it is loopback or remote clients are allowed.
+    public var remoteListenerProblem: String? {
+        guard !allowRemoteClients, !listen.isLoopback else { return nil }
+        return "\(listen.host) is not a loopback address: every pod that can reach it could send requests into the shards as this pod. Listen on 127.0.0.1 (the application is in the same pod), or set sidecar.allowRemoteClients: true to mean it"
+    }
 
     public enum LogLevel: String, Sendable, CaseIterable {
         case trace, debug, info, notice, warning, error, critical
@@ -117,6 +127,12 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     public init(host: String, port: Int) {
         self.host = host
         self.port = port
+    }
+
+    /// 127.0.0.0/8, ::1 or `localhost`: reachable from this pod only.
+    public var isLoopback: Bool {
+        let lowered = host.lowercased()
+        return lowered == "localhost" || lowered == "::1" || lowered == "0:0:0:0:0:0:0:1" || lowered.hasPrefix("127.")
     }
 
     /// Parses `HOST:PORT` or `[V6]:PORT`; nil when either part is missing or the port is out of range.

@@ -38,6 +38,9 @@ public struct SidecarOptions: Sendable {
                 issues.append(ConfigIssue(field: "services[\(index)].listenPort", line: nil, message: "port \(port) is also given as --admin; pick another admin port"))
             }
         }
+        if listen != nil, let problem = config.sidecar.remoteListenerProblem {
+            issues.append(ConfigIssue(field: "--listen", line: nil, message: problem))
+        }
         if config.sidecar.listen.port != 0 && config.sidecar.listen == config.sidecar.admin {
             issues.append(ConfigIssue(field: "sidecar.admin", line: nil, message: "the admin address \(config.sidecar.admin) is also the traffic listener's; they need different ports"))
         }

@@ -121,6 +121,12 @@ public final class ProxyServer: Service, Sendable {
         }
         let addresses = channels.compactMap(\.localAddress)
         for waiter in waiters { waiter.resume(returning: addresses) }
+        if !settings.listen.isLoopback {
+            // Only with `sidecar.allowRemoteClients: true`; validation refuses it otherwise.
+            logger.warning("the traffic listener accepts remote clients: every pod that reaches it can send requests into the shards as this pod", metadata: [
+                "listen": .string(settings.listen.description), "setting": "sidecar.allowRemoteClients",
+            ])
+        }
 
         var cancelled = false
         do {
