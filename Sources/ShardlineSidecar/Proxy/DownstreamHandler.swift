@@ -508,13 +508,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         if connection.requestsServed <= 1 {
             // A fresh connection lost: the shard (or its pod) failed. A kept-alive one lost before
             // any answer is most likely the shard closing it idle just as the request went out,
-            // which says nothing about the shard's health or its address.
+            // which says nothing about the shard's health.
             recordTransportFailure(request)
-            // A pod that restarted drops its connections and may come back elsewhere: look it up again.
-            services.shards.addresses.invalidate(
-                request.target.address, failed: connection.channel.remoteAddress, connectFailed: false
-            )
         }
+        // Either way, a pod that restarted drops its connections and may come back elsewhere:
+        // look it up again (the address stays usable: nothing failed to connect).
+        services.shards.addresses.invalidate(
+            request.target.address, failed: connection.channel.remoteAddress, connectFailed: false
+        )
         if case .retry = request.retry.attemptFailed(.connectionLost) {
             logRetry(request, reason: "the connection closed before a response")
             attempt(request, context: context)
