@@ -138,7 +138,9 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parseError = error as? HTTPParserError else {
+        // Not HTTP, or bytes left unparsed when the connection closed (the decoder reports them
+        // on the way out): nobody is left to answer.
+        guard let parseError = error as? HTTPParserError, context.channel.isActive else {
             abandonExchange(status: 499)
             state = .done
             context.close(promise: nil)
@@ -154,8 +156,13 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             response = .badRequest("the request is not valid HTTP/1.1 (\(parseError))")
         }
         switch state {
-        case .idle, .discarding:
+        case .idle:
             respond(response, to: nil, close: true, requestEnded: true, context: context)
+        case .discarding:
+            // The request was answered already; the rest of its body is broken: that ends the
+            // connection, without a second answer.
+            state = .done
+            closeLingering(context: context)
         case .awaitingUpstream(let request), .forwarding(let request, _):
             if request.responseHead == nil {
                 abandonExchange(status: nil)
