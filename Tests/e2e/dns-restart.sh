@@ -15,6 +15,10 @@
 #    users-1 answers: the recovery time must be under 3 s (the spec: about a second). Requests
 #    for shards 0 and 2 run throughout and must all succeed, none slowed past 1 s.
 # 3. The ~300 keys again, all to their predicted pods.
+# 4. users-2 dies and stays in DNS (its namespace and IP are gone, connects to it time out): the
+#    first shard-2 request gets its 503 within connectTimeout + 100 ms (a retry looks the name up
+#    again and, finding the same dead address, does not wait a second connect timeout), later ones
+#    at once once the shard is ejected, and shards 0 and 1 keep answering.
 #
 # Usage: dns-restart.sh SHARDLINE_BINARY   (or SHARDLINE_BIN=...). Needs root, iproute2
 # (`ip netns`), dnsmasq, python3 and curl. Exit 0 on success; otherwise non-zero and the reason.
@@ -66,6 +70,8 @@ ADMIN_PORT=15090
 SHARD_PORT=8080
 DOMAIN=users.default.svc.cluster.local
 RECOVERY_LIMIT_MS=3000              # the spec says about a second
+CONNECT_TIMEOUT_MS=500              # sidecar.connectTimeout below
+DEAD_POD_SLACK_MS=100               # the first 503 for a dead pod: within connectTimeout + this
 
 WORK=$(mktemp -d /tmp/slt-dns-restart.XXXXXX)
 chmod 755 "$WORK"                   # dnsmasq re-reads the hosts file after dropping root
@@ -152,6 +158,8 @@ cat >"$WORK/client.py" <<'PY'
 #   check FILE               lines "path expected_shard": every answer from exactly that pod
 #   warm FILE N              N concurrent requests for the first N keys, all from users-1
 #   background FILE STOP OUT keys round-robin until STOP exists (max 30 s); a summary line to OUT
+#   deadpod FILE             shard-2 requests back to back while users-2 is dead: one JSON line
+#                            with each request's status and time
 #   recover PID FILE TRIGGER DURING_OUTAGE
 #                            when TRIGGER exists: SIGHUP to PID (dnsmasq), then a shard-1 request
 #                            every ~50 ms until users-1 answers (max 10 s); prints the time since
@@ -280,6 +288,18 @@ def recover(pid, name, trigger, during_outage):
             return
         time.sleep(max(0.0, 0.05 - (time.monotonic() - tick)))
 
+def deadpod(name):
+    path = read_pairs(name)[0][0]
+    results = []
+    for _ in range(6):
+        started = time.monotonic()
+        try:
+            status, _, body = get(path, timeout=5.0)
+        except Exception as e:
+            status, body = None, repr(e)
+        results.append({"status": status, "ms": round((time.monotonic() - started) * 1000, 1), "body": body.strip()[:160]})
+    print(json.dumps({"path": path, "results": results}))
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "check":
@@ -288,6 +308,8 @@ if __name__ == "__main__":
         warm(sys.argv[2], int(sys.argv[3]))
     elif cmd == "background":
         background(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "deadpod":
+        deadpod(sys.argv[2])
     elif cmd == "recover":
         recover(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] == "1")
 PY
@@ -382,7 +404,7 @@ services:
 sidecar:
   listen: 127.0.0.1:$SIDECAR_PORT
   admin: 127.0.0.1:$ADMIN_PORT
-  connectTimeout: 500ms
+  connectTimeout: ${CONNECT_TIMEOUT_MS}ms
   dnsRefreshInterval: 1s
   logLevel: info
 YAML
@@ -407,7 +429,7 @@ out = sys.argv[2]
 assert all("shard" in r and r["address"] == f"users-{r['shard']}.users.default.svc.cluster.local:8080" for r in rows), rows[:3]
 with open(f"{out}/all.txt", "w") as f:
     f.writelines(f"{r['path']} {r['shard']}\n" for r in rows)
-for name, shards in (("shard1", {1}), ("others", {0, 2})):
+for name, shards in (("shard1", {1}), ("others", {0, 2}), ("shard2", {2}), ("live", {0, 1})):
     with open(f"{out}/{name}.txt", "w") as f:
         f.writelines(f"{r['path']} {r['shard']}\n" for r in rows if r["shard"] in shards)
 PY
@@ -490,4 +512,31 @@ PY
 # ---------------------------------------------------------------- 3. everything routes again
 log "sending the $KEYS keys again after the restart"
 client check "$WORK/all.txt" || fail "after the restart, answers did not all come from the predicted pods"
-log "PASS: $KEYS/$KEYS keys to the predicted pods before and after; users-1 back ${recovery_ms} ms after its DNS change"
+# ---------------------------------------------------------------- 4. users-2 dies, DNS still names it
+[ -s "$WORK/shard2.txt" ] || fail "no key maps to shard 2"
+log "users-2 dies: stop server (pid ${SERVER_PID[users-2]}), delete namespace ${POD_NS[users-2]} (${POD_IP[users-2]}); its DNS record stays"
+stop_pid "${SERVER_PID[users-2]}"
+forget_pid "${SERVER_PID[users-2]}"
+ip netns del "${POD_NS[users-2]}"
+rm -rf "/etc/netns/${POD_NS[users-2]}"
+client deadpod "$WORK/shard2.txt" >"$WORK/deadpod.json" || fail "the dead-pod client failed"
+python3 - "$WORK/deadpod.json" "$CONNECT_TIMEOUT_MS" "$DEAD_POD_SLACK_MS" <<'PY' || fail "a dead shard pod was not failed fast enough"
+import json, sys
+r = json.load(open(sys.argv[1]))
+timeout, slack = float(sys.argv[2]), float(sys.argv[3])
+results = r["results"]
+print(f"[dns-restart] DEAD POD: shard-2 requests while users-2 is dead: " + ", ".join(f"{x['status']} in {x['ms']} ms" for x in results))
+ok = all(x["status"] == 503 for x in results)
+first = results[0]["ms"]
+ok &= first <= timeout + slack
+print(f"[dns-restart] DEAD POD: first 503 after {first} ms (limit connectTimeout {timeout:.0f} ms + {slack:.0f} ms)")
+# Once ejected (three failures in a row), answers come at once.
+ok &= results[-1]["ms"] < slack
+if not ok:
+    for x in results:
+        print(f"  {x}")
+sys.exit(0 if ok else 1)
+PY
+client check "$WORK/live.txt" || fail "shards 0 and 1 did not all answer while users-2 was dead"
+
+log "PASS: $KEYS/$KEYS keys to the predicted pods before and after; users-1 back ${recovery_ms} ms after its DNS change; a dead users-2 failed within connectTimeout + ${DEAD_POD_SLACK_MS} ms"

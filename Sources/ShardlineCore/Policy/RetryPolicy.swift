@@ -2,7 +2,8 @@
 ///
 /// A retry must never make the shard see a request twice that the client sent once, unless
 /// seeing it twice is harmless. So a request is retried only when the failed attempt provably
-/// never reached the shard (the connection was never established), or when the method is
+/// never reached the shard (the connection was never established, or was found closed before any
+/// byte of the request was written to it, as Go's `nothingWrittenError`), or when the method is
 /// idempotent (RFC 9110 9.2.2) and nothing of the request body has left yet, which is what lets
 /// the proxy replay it without keeping the body. Nothing is retried once any byte of the response
 /// has gone to the client. A timeout waiting for the response head is not retried: the shard is
@@ -34,6 +35,12 @@ public struct RetryState: Sendable, Equatable {
         /// No connection to the shard could be made (refused, unreachable, name not resolved,
         /// connect timeout): the request never left.
         case connectFailed
+        /// A kept-alive connection turned out closed before any byte of the request was written
+        /// to it (the shard closed it while idle): the shard never saw the request. Such attempts
+        /// do not count against `maxRetries`, since the request was never sent; at most
+        /// `maxClosedBeforeWrite` of them are made, so a pool full of dead connections cannot
+        /// keep a request going round.
+        case closedBeforeWrite
         /// The connection broke after the request (or part of it) was written and before a
         /// complete response head arrived.
         case connectionLost
@@ -55,10 +62,15 @@ public struct RetryState: Sendable, Equatable {
         case giveUp(GiveUpReason)
     }
 
+    /// Attempts on connections found closed before anything was written that may be made again.
+    public static let maxClosedBeforeWrite = 4
+
     public let maxRetries: Int
     public let idempotent: Bool
-    /// Attempts that have failed so far.
+    /// Attempts that have failed so far (those that never sent anything included).
     public private(set) var failedAttempts = 0
+    /// Of `failedAttempts`, those on a connection found closed before anything was written.
+    public private(set) var closedBeforeWriteAttempts = 0
     public private(set) var requestBodySent = false
     public private(set) var responseStarted = false
 
@@ -83,6 +95,9 @@ public struct RetryState: Sendable, Equatable {
         failedAttempts += 1
         if responseStarted { return .giveUp(.responseStarted) }
         switch failure {
+        case .closedBeforeWrite:
+            closedBeforeWriteAttempts += 1
+            return closedBeforeWriteAttempts <= Self.maxClosedBeforeWrite ? .retry : .giveUp(.retriesExhausted)
         case .connectFailed:
             break
         case .connectionLost:
@@ -91,6 +106,6 @@ public struct RetryState: Sendable, Equatable {
         case .responseTimeout:
             return .giveUp(.responseTimeout)
         }
-        return failedAttempts <= maxRetries ? .retry : .giveUp(.retriesExhausted)
+        return failedAttempts - closedBeforeWriteAttempts <= maxRetries ? .retry : .giveUp(.retriesExhausted)
     }
 }

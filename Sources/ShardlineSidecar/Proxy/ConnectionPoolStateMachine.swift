@@ -69,6 +69,8 @@ struct ConnectionPoolStateMachine: Sendable {
     var connectionCount: Int { connections.count }
     var idleCount: Int { idle.count }
     var waiterCount: Int { waiters.count }
+    /// The idle connection the next lease would get, for the pool to check it is still fit first.
+    var nextIdle: ConnectionID? { idle.last }
     /// Nothing open, nothing waiting: the pool may be dropped.
     var isEmpty: Bool { connections.isEmpty && waiters.isEmpty }
 
@@ -129,6 +131,8 @@ struct ConnectionPoolStateMachine: Sendable {
         return connectIfNeeded()
     }
 
+    /// An idle connection is not to be used again (its idle timer fired, or the pool found it
+    /// closed by the shard or kept past the shard's keep-alive timeout): close it.
     mutating func idleTimeoutFired(_ connection: ConnectionID) -> [Action] {
         guard connections[connection] == .idle else { return [] }
         connections[connection] = nil

@@ -18,6 +18,14 @@ import ShardlineCore
 /// `Expect: 100-continue` is forwarded like any other header and the shard's own `100 Continue`
 /// is relayed; the proxy never answers 100 itself, so a shard that will refuse the body (401, 413)
 /// says so before the client sends it.
+///
+/// A shard may answer before it has the whole request body (a refusal, or an endpoint that
+/// ignores bodies). The answer goes to the client at once, and what is left of the request body
+/// goes nowhere: it is read and dropped when it is known to be short (a `Content-Length` within
+/// `discardAllowance`, which the client will send), and the client's connection stays open;
+/// otherwise the answer says `Connection: close` and the connection closes lingering (RFC 9112
+/// 9.6), so the client reads the answer rather than a reset. The shard's connection, with part
+/// of a request on it, is closed.
 final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -27,7 +35,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         /// Between requests.
         case idle
         /// Answered before the request ended (locally, or early by the shard); the rest of the
-        /// request body is read and dropped, up to `allowance` bytes, then the connection is closed.
+        /// request body is read and dropped, up to `allowance` bytes, beyond which the connection
+        /// closes lingering.
         case discarding(allowance: Int)
         /// Routed; waiting for the pool to hand over a connection.
         case awaitingUpstream(ProxyRequest)
@@ -39,7 +48,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// Request body bytes read and dropped after an early answer before the connection is closed instead.
     private static let discardAllowance = 1 << 20
 
-    private let proxy: ProxyContext
+    private let services: ProxyServices
     /// The service port of the listener this connection came in on (nil for the Host-routed one).
     private let servicePort: Int?
     private let headWatcher: RequestHeadWatcher
@@ -53,9 +62,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private var headReceivedAt = ContinuousClock.now
     /// When the current request's response head is due (`sidecar.responseHeaderTimeout`).
     private var responseDeadline: LazyDeadline?
+    /// The last response's final write, which a lingering close must follow.
+    private var lastResponseWrite: EventLoopFuture<Void>?
 
-    init(proxy: ProxyContext, servicePort: Int?, headWatcher: RequestHeadWatcher) {
-        self.proxy = proxy
+    init(services: ProxyServices, servicePort: Int?, headWatcher: RequestHeadWatcher) {
+        self.services = services
         self.servicePort = servicePort
         self.headWatcher = headWatcher
     }
@@ -65,7 +76,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.responseDeadline = LazyDeadline(eventLoop: context.eventLoop) { [weak self] in self?.responseTimedOut() }
-        self.pools = proxy.pools(on: context.eventLoop)
+        self.pools = services.upstreams.pools(on: context.eventLoop)
         self.clientAddress = context.channel.remoteAddress?.ipAddress
     }
 
@@ -127,7 +138,9 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parseError = error as? HTTPParserError else {
+        // Not HTTP, or bytes left unparsed when the connection closed (the decoder reports them
+        // on the way out): nobody is left to answer.
+        guard let parseError = error as? HTTPParserError, context.channel.isActive else {
             abandonExchange(status: 499)
             state = .done
             context.close(promise: nil)
@@ -135,16 +148,21 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
         let response: LocalResponse
         switch parseError {
-        case .headerOverflow where headWatcher.requestLineBytes > proxy.settings.maxHeaderBytes:
-            response = .uriTooLong(limit: proxy.settings.maxHeaderBytes)
+        case .headerOverflow where headWatcher.requestLineBytes > services.settings.maxHeaderBytes:
+            response = .uriTooLong(limit: services.settings.maxHeaderBytes)
         case .headerOverflow:
-            response = .headersTooLarge(limit: proxy.settings.maxHeaderBytes)
+            response = .headersTooLarge(limit: services.settings.maxHeaderBytes)
         default:
             response = .badRequest("the request is not valid HTTP/1.1 (\(parseError))")
         }
         switch state {
-        case .idle, .discarding:
+        case .idle:
             respond(response, to: nil, close: true, requestEnded: true, context: context)
+        case .discarding:
+            // The request was answered already; the rest of its body is broken: that ends the
+            // connection, without a second answer.
+            state = .done
+            closeLingering(context: context)
         case .awaitingUpstream(let request), .forwarding(let request, _):
             if request.responseHead == nil {
                 abandonExchange(status: nil)
@@ -178,18 +196,18 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             headWatcher.respondAndClose(.connectNotAllowed)
             return
         }
-        let snapshot = proxy.routerStore.current
+        let snapshot = services.routerStore.current
         pools?.follow(snapshot)
         let disposition = RequestDisposition(
             head: head, router: snapshot.router, servicePort: servicePort,
-            clientAddress: clientAddress, maxHeaderBytes: proxy.settings.maxHeaderBytes
+            clientAddress: clientAddress, maxHeaderBytes: services.settings.maxHeaderBytes
         )
         switch disposition {
         case .refuse(let response, let close):
             respond(response, to: head, close: close, requestEnded: false, context: context)
         case .forward(let plan):
             let request = ProxyRequest(
-                downstreamHead: head, plan: plan, retry: proxy.retryPolicy.start(method: head.method.rawValue)
+                downstreamHead: head, plan: plan, retry: services.retryPolicy.start(method: head.method.rawValue)
             )
             attempt(request, context: context)
         }
@@ -198,16 +216,21 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func requestBodyReceived(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
         switch state {
         case .awaitingUpstream(let request):
+            request.bodyBytesReceived += buffer.readableBytes
             request.pendingBody.append(buffer)
         case .forwarding(let request, let connection):
+            request.bodyBytesReceived += buffer.readableBytes
             guard request.responseEnd == nil else { return }
             connection.handler.write(.body(.byteBuffer(buffer)))
-            if buffer.readableBytes > 0 { request.retry.requestBodyWasSent() }
+            if buffer.readableBytes > 0 {
+                request.retry.requestBodyWasSent()
+                if !request.firstWriteConfirmed { request.unconfirmedBody.append(buffer) }
+            }
         case .discarding(let allowance):
             let left = allowance - buffer.readableBytes
             if left < 0 {
                 state = .done
-                context.close(promise: nil)
+                closeLingering(context: context)
             } else {
                 state = .discarding(allowance: left)
             }
@@ -225,7 +248,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             request.requestEnded = true
             connection.handler.write(.end(trailers))
             connection.handler.flush()
-            if request.responseHead == nil { responseDeadline?.set(after: TimeAmount(proxy.settings.responseHeaderTimeout)) }
+            if request.responseHead == nil { responseDeadline?.set(after: TimeAmount(services.settings.responseHeaderTimeout)) }
         case .discarding:
             state = .idle
             resumeReadingIfHeld(context: context)
@@ -238,13 +261,13 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     private func attempt(_ request: ProxyRequest, context: ChannelHandlerContext) {
         let target = request.target
-        switch proxy.health.admit(target.address) {
+        switch services.shards.health.admit(target.address) {
         case .reject(let until):
-            proxy.recheckEjected(target, on: context.eventLoop)
+            services.shards.recheckEjected(target, on: context.eventLoop)
             let wait = max(until - .now, .zero)
             respondToRequest(
                 request,
-                .shardUnavailable(target, reason: "\(target.address) failed \(proxy.settings.outlier.consecutiveFailures) times in a row and is failed fast; it is tried again in \(ConfigDuration.format(wait))"),
+                .shardUnavailable(target, reason: "\(target.address) failed \(services.settings.outlier.consecutiveFailures) times in a row and is failed fast; it is tried again in \(ConfigDuration.format(wait))"),
                 context: context
             )
             return
@@ -277,7 +300,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .failure(let error):
             switch error.failure {
             case .connectFailed:
-                proxy.metrics.connectFailed(request.target)
+                services.metrics.connectFailed(request.target)
                 recordTransportFailure(request)
                 if case .retry = request.retry.attemptFailed(.connectFailed) {
                     logRetry(request, reason: error.reason)
@@ -286,10 +309,10 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                     respondToRequest(request, .shardUnavailable(request.target, reason: error.reason), context: context)
                 }
             case .queueFull, .queueTimeout:
-                proxy.health.recordAbandoned(request.target.address, probe: request.probe)
+                services.shards.health.recordAbandoned(request.target.address, probe: request.probe)
                 respondToRequest(request, .shardOverloaded(request.target, reason: error.reason), context: context)
             case .shuttingDown:
-                proxy.health.recordAbandoned(request.target.address, probe: request.probe)
+                services.shards.health.recordAbandoned(request.target.address, probe: request.probe)
                 respondToRequest(request, .shardUnavailable(request.target, reason: error.reason), context: context)
             }
         }
@@ -298,15 +321,38 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func attach(_ request: ProxyRequest, to connection: UpstreamConnection, context: ChannelHandlerContext) {
         state = .forwarding(request, connection)
         connection.handler.delegate = self
-        connection.handler.write(.head(request.upstreamHead))
+        connection.requestsServed += 1
+        // On a connection that sat idle, whether the head reaches the socket tells whether
+        // anything of the request was written: one the shard closed fails it, and then the request
+        // can be sent again whatever its method (the body parts written meanwhile are kept for
+        // that). A connection busy a moment ago is not in doubt, and costs no promise.
+        request.nothingWritten = false
+        request.firstWriteConfirmed = connection.idleBeforeLease == nil
+        var headWritten: EventLoopPromise<Void>?
+        if !request.firstWriteConfirmed {
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.assumeIsolated().whenComplete { [weak request] result in
+                guard let request else { return }
+                switch result {
+                case .success:
+                    request.firstWriteConfirmed = true
+                    request.unconfirmedBody.removeAll()
+                case .failure:
+                    request.nothingWritten = true
+                }
+            }
+            headWritten = promise
+        }
+        connection.handler.write(.head(request.upstreamHead), promise: headWritten)
         for part in request.pendingBody {
             connection.handler.write(.body(.byteBuffer(part)))
             if part.readableBytes > 0 { request.retry.requestBodyWasSent() }
         }
+        if !request.firstWriteConfirmed { request.unconfirmedBody = request.pendingBody }
         request.pendingBody.removeAll()
         if request.requestEnded {
             connection.handler.write(.end(request.trailers))
-            responseDeadline?.set(after: TimeAmount(proxy.settings.responseHeaderTimeout))
+            responseDeadline?.set(after: TimeAmount(services.settings.responseHeaderTimeout))
         }
         connection.handler.flush()
         resumeReadingIfHeld(context: context)
@@ -324,7 +370,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .head(let head):
             responseHeadReceived(head, request: request, connection: connection, context: context)
         case .body(let buffer):
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if request.heldResponseBody != nil {
+                request.heldResponseBody?.append(buffer)
+            } else {
+                context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            }
         case .end(let trailers):
             if request.responseHead?.status == .switchingProtocols && request.isUpgrade {
                 switchToTunnel(request, connection: connection, context: context)
@@ -338,7 +388,9 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         let informational = (100..<200).contains(head.status.code) && head.status != .switchingProtocols
         if informational {
             // `100 Continue` and friends go to the client as they come; the final head follows.
+            guard request.responseHead == nil else { return }
             request.retry.responseWasStarted()
+            if head.status == .continue { request.continueRelayed = true }
             let relayed = HTTPResponseHead(version: request.downstreamHead.version, status: head.status, headers: ForwardingHeaders.downstreamResponse(head.headers, shard: request.target.shard, upgrade: false, close: false))
             context.writeAndFlush(wrapOutboundOut(.head(relayed)), promise: nil)
             return
@@ -356,33 +408,73 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         let upgraded = head.status == .switchingProtocols
         // After an upgrade request the decoder stops parsing the client's bytes; unless the shard
         // agreed to switch protocols, the connection cannot carry another request.
-        let close = !request.downstreamHead.isKeepAlive || (request.isUpgrade && !upgraded) || inputClosed
-        request.closeAfterResponse = close
+        request.closeAfterResponse = !request.downstreamHead.isKeepAlive || (request.isUpgrade && !upgraded) || inputClosed
+        if !request.requestEnded && !upgraded {
+            // Answered before the request ended: whether the client's connection can stay open
+            // depends on whether this is the whole answer, which the rest of this read may tell.
+            // Held until then (one read's worth at most).
+            request.heldResponseBody = []
+            return
+        }
+        writeResponseHead(request, close: request.closeAfterResponse, flush: upgraded, context: context)
+    }
+
+    private func writeResponseHead(_ request: ProxyRequest, close: Bool, flush: Bool, context: ChannelHandlerContext) {
+        guard let head = request.responseHead else { return }
         let response = HTTPResponseHead(
             version: request.downstreamHead.version, status: head.status,
-            headers: ForwardingHeaders.downstreamResponse(head.headers, shard: request.target.shard, upgrade: upgraded, close: close)
+            headers: ForwardingHeaders.downstreamResponse(
+                head.headers, shard: request.target.shard, upgrade: head.status == .switchingProtocols, close: close
+            )
         )
-        if upgraded {
+        if flush {
             context.writeAndFlush(wrapOutboundOut(.head(response)), promise: nil)
         } else {
             context.write(wrapOutboundOut(.head(response)), promise: nil)
         }
     }
 
+    /// Writes a response head held back by `responseHeadReceived`, and the body parts read with it.
+    private func releaseHeldResponse(_ request: ProxyRequest, close: Bool, context: ChannelHandlerContext) {
+        guard let held = request.heldResponseBody else { return }
+        request.heldResponseBody = nil
+        writeResponseHead(request, close: close, flush: false, context: context)
+        for part in held { context.write(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil) }
+    }
+
     private func responseEndReceived(_ trailers: HTTPHeaders?, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
         request.responseEnd = .now
-        // The shard answered before the whole request arrived: the rest of the request can no
-        // longer go anywhere, and the client's connection is not at a message boundary.
-        let close = request.closeAfterResponse || !request.requestEnded || inputClosed
-        let reusable = request.requestEnded && (request.responseHead?.isKeepAlive ?? false)
-        state = close ? .done : .idle
-        connection.pool.release(connection, reusable: reusable)
-        complete(request, status: Int(request.responseHead?.status.code ?? 502))
-        finishResponse(trailers: trailers, close: close, context: context)
+        // The shard answered before the whole request arrived: the rest of the request goes
+        // nowhere, and the client's connection stays open only if that rest is short and coming.
+        let early = !request.requestEnded
+        let leftover = early ? request.unreadBodyDisposal(allowance: Self.discardAllowance) : .none
+        let close = request.closeAfterResponse || inputClosed || leftover == .closeLingering
+        releaseHeldResponse(request, close: close, context: context)
+        let head = request.responseHead
+        let reusable = !early && (head?.isKeepAlive ?? false)
+        switch leftover {
+        case .none:
+            state = close ? .done : .idle
+        case .discard(let bytes):
+            state = close ? .done : .discarding(allowance: bytes)
+        case .closeLingering:
+            state = .done
+        }
+        connection.pool.release(
+            connection, reusable: reusable,
+            announcedIdleTimeout: reusable ? head?.headers.first(name: "keep-alive").flatMap {
+                KeepAlivePolicy.announcedTimeout(keepAliveValues: [Substring($0)])
+            } : nil
+        )
+        complete(request, status: Int(head?.status.code ?? 502))
+        finishResponse(trailers: trailers, close: close, linger: early, context: context)
     }
 
     func upstreamReadComplete(_ connection: UpstreamConnection) {
-        guard let context, case .forwarding(_, let current) = state, current === connection else { return }
+        guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
+        // The answer continues beyond this read: it goes out now, and the connection's fate is
+        // decided when it ends.
+        releaseHeldResponse(request, close: request.closeAfterResponse, context: context)
         context.flush()
     }
 
@@ -402,9 +494,35 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             context.close(promise: nil)
             return
         }
-        recordTransportFailure(request)
-        // A pod that restarted drops its connections and may come back elsewhere: look it up again.
-        proxy.connector.addresses.invalidate(request.target.address, failed: connection.channel.remoteAddress)
+        if request.nothingWritten {
+            // A kept-alive connection the shard had closed: the request never left, so it goes
+            // again, on another connection, whatever its method; the shard did nothing wrong.
+            request.pendingBody = request.unconfirmedBody
+            request.unconfirmedBody = []
+            if case .retry = request.retry.attemptFailed(.closedBeforeWrite) {
+                logRetry(request, reason: "the kept-alive connection was closed before the request was written")
+                attempt(request, context: context)
+                return
+            }
+            respondToRequest(request, .connectionLost(request.target), context: context)
+            return
+        }
+        if connection.requestsServed > 1, let idle = connection.idleBeforeLease {
+            // Most likely closed idle just as the request went out: connections idle that long
+            // are not reused again.
+            services.shards.keepAlive.shardClosedIdleConnection(request.target.address, after: idle)
+        }
+        if connection.requestsServed <= 1 {
+            // A fresh connection lost: the shard (or its pod) failed. A kept-alive one lost before
+            // any answer is most likely the shard closing it idle just as the request went out,
+            // which says nothing about the shard's health.
+            recordTransportFailure(request)
+        }
+        // Either way, a pod that restarted drops its connections and may come back elsewhere:
+        // look it up again (the address stays usable: nothing failed to connect).
+        services.shards.addresses.invalidate(
+            request.target.address, failed: connection.channel.remoteAddress, connectFailed: false
+        )
         if case .retry = request.retry.attemptFailed(.connectionLost) {
             logRetry(request, reason: "the connection closed before a response")
             attempt(request, context: context)
@@ -418,7 +536,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         connection.pool.release(connection, reusable: false)
         recordTransportFailure(request)
         _ = request.retry.attemptFailed(.responseTimeout)
-        respondToRequest(request, .responseTimeout(request.target, after: proxy.settings.responseHeaderTimeout), context: context)
+        respondToRequest(request, .responseTimeout(request.target, after: services.settings.responseHeaderTimeout), context: context)
     }
 
     // MARK: Upgrade
@@ -453,7 +571,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             shard.removeHandler(try shard.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
             client.removeHandler(try client.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
         } catch {
-            proxy.logger.warning("could not switch a connection to a tunnel", metadata: ["error": "\(error)"])
+            services.logger.warning("could not switch a connection to a tunnel", metadata: ["error": "\(error)"])
             connection.channel.close(promise: nil)
             context.close(promise: nil)
             return
@@ -466,13 +584,30 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     /// Ends the response: the request is accounted for first, because writing `.end` can deliver
     /// the client's next pipelined request to this handler before the write returns.
-    private func finishResponse(trailers: HTTPHeaders?, close: Bool, context: ChannelHandlerContext) {
+    /// - Parameter linger: the client may still be sending (the request had not ended, or the
+    ///   answer is an error that refuses it): close lingering (RFC 9112 9.6), not at once.
+    private func finishResponse(trailers: HTTPHeaders?, close: Bool, linger: Bool = false, context: ChannelHandlerContext) {
         context.triggerUserOutboundEvent(RequestHeadEvent.responseCompleted, promise: nil)
         let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
-        if close {
+        lastResponseWrite = written
+        if close && linger {
+            closeLingering(context: context)
+        } else if close {
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {
             resumeReadingIfHeld(context: context)
+        }
+    }
+
+    /// The head watcher closes once the answer is out, reading and dropping until then.
+    private func closeLingering(context: ChannelHandlerContext) {
+        let watcher = headWatcher
+        guard let written = lastResponseWrite else {
+            watcher.closeLingering()
+            return
+        }
+        written.assumeIsolated().whenComplete { result in
+            if case .success = result { watcher.closeLingering() } else { context.close(promise: nil) }
         }
     }
 
@@ -480,9 +615,13 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func respondToRequest(_ request: ProxyRequest, _ response: LocalResponse, close: Bool = false, context: ChannelHandlerContext) {
         responseDeadline?.clear()
         complete(request, status: Int(response.status.code))
+        let leftover = request.requestEnded ? .none : request.unreadBodyDisposal(allowance: Self.discardAllowance)
+        var allowance = Self.discardAllowance
+        if case .discard(let bytes) = leftover { allowance = bytes }
         writeLocal(
             response, version: request.downstreamHead.version, shard: request.target.shard,
-            close: close || !request.downstreamHead.isKeepAlive || request.isUpgrade, requestEnded: request.requestEnded, context: context
+            close: close || !request.downstreamHead.isKeepAlive || request.isUpgrade || leftover == .closeLingering,
+            requestEnded: request.requestEnded, discardAllowance: allowance, context: context
         )
     }
 
@@ -494,14 +633,16 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func writeLocal(
-        _ response: LocalResponse, version: HTTPVersion, shard: Int?, close: Bool, requestEnded: Bool, context: ChannelHandlerContext
+        _ response: LocalResponse, version: HTTPVersion, shard: Int?, close: Bool, requestEnded: Bool,
+        discardAllowance: Int = DownstreamHandler.discardAllowance, context: ChannelHandlerContext
     ) {
         let close = close || inputClosed
-        state = close ? .done : (requestEnded ? .idle : .discarding(allowance: Self.discardAllowance))
+        state = close ? .done : (requestEnded ? .idle : .discarding(allowance: discardAllowance))
         let body = response.bodyBuffer(allocator: context.channel.allocator)
         context.write(wrapOutboundOut(.head(response.head(version: version, close: close, bodyLength: body.readableBytes, shard: shard))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        finishResponse(trailers: nil, close: close, context: context)
+        // An error that ends the connection (400, 413, 414, 431) may leave request bytes coming.
+        finishResponse(trailers: nil, close: close, linger: !requestEnded || response.status.code >= 400, context: context)
     }
 
     // MARK: Bookkeeping
@@ -530,12 +671,12 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .awaitingUpstream(let request):
             if let (pool, id) = request.pendingLease { pool.cancel(id) }
             request.pendingLease = nil
-            proxy.health.recordAbandoned(request.target.address, probe: request.probe)
+            services.shards.health.recordAbandoned(request.target.address, probe: request.probe)
             if let status { complete(request, status: status) }
         case .forwarding(let request, let connection):
             responseDeadline?.clear()
             connection.pool.release(connection, reusable: false)
-            if request.responseHead == nil { proxy.health.recordAbandoned(request.target.address, probe: request.probe) }
+            if request.responseHead == nil { services.shards.health.recordAbandoned(request.target.address, probe: request.probe) }
             if let status { complete(request, status: Int(request.responseHead?.status.code ?? UInt(status)), aborted: true) }
         case .idle, .discarding, .done:
             break
@@ -543,11 +684,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func recordTransportFailure(_ request: ProxyRequest) {
-        let transition = proxy.health.recordFailure(request.target.address, probe: request.probe)
+        let transition = services.shards.health.recordFailure(request.target.address, probe: request.probe)
         request.probe = false
         if case .ejected(let duration) = transition {
-            proxy.metrics.shardEjected(request.target)
-            proxy.logger.warning("shard ejected after repeated failures", metadata: [
+            services.metrics.shardEjected(request.target)
+            services.logger.warning("shard ejected after repeated failures", metadata: [
                 "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
                 "upstream": .string(request.target.address.description), "ejection": .string(ConfigDuration.format(duration)),
             ])
@@ -555,8 +696,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func recordTransportSuccess(_ request: ProxyRequest) {
-        if case .restored = proxy.health.recordSuccess(request.target.address, probe: request.probe) {
-            proxy.logger.info("shard restored after a successful probe", metadata: [
+        if case .restored = services.shards.health.recordSuccess(request.target.address, probe: request.probe) {
+            services.logger.info("shard restored after a successful probe", metadata: [
                 "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
                 "upstream": .string(request.target.address.description),
             ])
@@ -565,7 +706,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func logRetry(_ request: ProxyRequest, reason: String) {
-        proxy.logger.debug("retrying request", metadata: [
+        services.logger.debug("retrying request", metadata: [
             "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
             "upstream": .string(request.target.address.description), "reason": .string(reason),
             "attempt": .stringConvertible(request.retry.failedAttempts + 1),
@@ -577,7 +718,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         guard !request.completed else { return }
         request.completed = true
         let duration = ContinuousClock.now - request.startedAt
-        proxy.metrics.requestCompleted(service: request.target.service, shard: request.target.shard, status: status, duration: duration)
+        services.metrics.requestCompleted(service: request.target.service, shard: request.target.shard, status: status, duration: duration)
         logAccess(
             method: request.downstreamHead.method, path: request.upstreamHead.uri,
             host: request.upstreamHead.headers.first(name: "host"), status: status, duration: duration,
@@ -588,29 +729,16 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// Metrics and the access-log line for a request answered before it was routed.
     private func recordUnrouted(_ head: HTTPRequestHead, status: Int) {
         let duration = ContinuousClock.now - headReceivedAt
-        proxy.metrics.requestCompleted(service: nil, shard: nil, status: status, duration: duration)
+        services.metrics.requestCompleted(service: nil, shard: nil, status: status, duration: duration)
         logAccess(method: head.method, path: head.uri, host: head.headers.first(name: "host"), status: status, duration: duration, target: nil, aborted: false)
     }
 
     private func logAccess(
         method: HTTPMethod, path: String, host: String?, status: Int, duration: Duration, target: ShardTarget?, aborted: Bool
     ) {
-        guard proxy.settings.accessLog else { return }
-        let millis = duration.inMilliseconds
-        var metadata: Logger.Metadata = [
-            "method": .string(method.rawValue),
-            "path": .string(path),
-            "host": .string(host ?? ""),
-            "status": .stringConvertible(status),
-            "duration_ms": .stringConvertible((millis * 1000).rounded() / 1000),
-        ]
-        if let target {
-            metadata["service"] = .string(target.service)
-            metadata["shard"] = .stringConvertible(target.shard)
-            metadata["upstream"] = .string(target.address.description)
-        }
-        if aborted { metadata["aborted"] = "true" }
-        proxy.accessLogger.info("request", metadata: metadata)
+        services.accessLog.record(
+            method: method.rawValue, path: path, host: host, status: status, duration: duration, target: target, aborted: aborted
+        )
     }
 }
 
@@ -634,6 +762,20 @@ final class ProxyRequest {
     var responseEnd: ContinuousClock.Instant?
     var closeAfterResponse = false
     var completed = false
+    /// Request body bytes read from the client so far.
+    var bodyBytesReceived = 0
+    /// The shard relayed a `100 Continue`: a client that asked for one now sends its body.
+    var continueRelayed = false
+    /// Set while a final response head that came before the request ended is held back, with
+    /// the body parts read with it (see `responseHeadReceived`).
+    var heldResponseBody: [ByteBuffer]?
+    /// The current attempt's head reached the shard's socket.
+    var firstWriteConfirmed = false
+    /// The current attempt's head could not be written: the connection was already closed.
+    var nothingWritten = false
+    /// Body parts written in the current attempt before its head was confirmed written, kept to
+    /// be sent again if it was not.
+    var unconfirmedBody: [ByteBuffer] = []
 
     init(downstreamHead: HTTPRequestHead, plan: RequestDisposition.ForwardPlan, retry: RetryState) {
         self.downstreamHead = downstreamHead
@@ -641,6 +783,19 @@ final class ProxyRequest {
         self.target = plan.target
         self.isUpgrade = plan.isUpgrade
         self.retry = retry
+    }
+
+    /// What to do with the rest of the request body when the answer is complete before it:
+    /// see `UnreadRequestBody`.
+    func unreadBodyDisposal(allowance: Int) -> UnreadRequestBody {
+        let headers = downstreamHead.headers
+        return UnreadRequestBody.decide(
+            // Neither chunked nor a length: no body (RFC 9112 6.3).
+            contentLength: ForwardingHeaders.isChunked(headers) ? nil : headers.first(name: "content-length").flatMap { Int($0) } ?? 0,
+            received: bodyBytesReceived,
+            awaitingContinue: ForwardingHeaders.expectsContinue(headers) && !continueRelayed,
+            allowance: allowance
+        )
     }
 
 }

@@ -1,8 +1,9 @@
 import NIOHTTP1
 
 /// The header rewrite a forwarding proxy owes both sides (RFC 9110 7.6): hop-by-hop headers
-/// describe one connection and end here; the request gains `X-Forwarded-For`,
-/// `X-Forwarded-Proto` and `Via`; both directions say which shard answered. Everything else,
+/// describe one connection and end here; the request's `X-Forwarded-For`, `X-Forwarded-Proto`
+/// and `Via` gain this hop (appended, so a chain of proxies reads in order, and the first
+/// `X-Forwarded-Proto` is still the scheme the original client used); both directions say which shard answered. Everything else,
 /// `traceparent` included, passes unchanged and in order.
 ///
 /// Pure: headers in, headers out, so every rule has a unit test without sockets.
@@ -41,6 +42,11 @@ enum ForwardingHeaders {
         headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
     }
 
+    /// The request asks for `100 Continue` before it sends its body (RFC 9110 10.1.1).
+    static func expectsContinue(_ headers: HTTPHeaders) -> Bool {
+        headers[canonicalForm: "expect"].contains { equalsIgnoringCase(String(trimmed($0)), "100-continue") }
+    }
+
     /// The headers sent to the shard.
     /// - Parameters:
     ///   - authority: the authority of an absolute-form target; it replaces `Host` (RFC 9112 3.2.2).
@@ -55,11 +61,11 @@ enum ForwardingHeaders {
             out.replaceOrAdd(name: "host", value: authority)
         }
         if let clientAddress {
-            let prior = out[canonicalForm: "x-forwarded-for"]
-            out.remove(name: "x-forwarded-for")
-            out.add(name: "x-forwarded-for", value: (prior + [Substring(clientAddress)]).joined(separator: ", "))
+            appendHop(Substring(clientAddress), to: "x-forwarded-for", in: &out)
         }
-        out.replaceOrAdd(name: "x-forwarded-proto", value: "http")
+        // This listener speaks plain HTTP; a client that came through a TLS edge keeps its
+        // `https` first in the list.
+        appendHop("http", to: "x-forwarded-proto", in: &out)
         out.add(name: "via", value: via)
         out.replaceOrAdd(name: shardHeader, value: String(shard))
         if chunked && !out.contains(name: "content-length") {
@@ -78,6 +84,17 @@ enum ForwardingHeaders {
             out.add(name: "connection", value: "close")
         }
         return out
+    }
+
+    /// One comma-separated header line with this hop last, whatever number of lines came in.
+    private static func appendHop(_ value: Substring, to name: String, in headers: inout HTTPHeaders) {
+        guard headers.contains(name: name) else {
+            headers.add(name: name, value: String(value))
+            return
+        }
+        let prior = headers[canonicalForm: name]
+        headers.remove(name: name)
+        headers.add(name: name, value: (prior + [value]).joined(separator: ", "))
     }
 
     static func trimmed(_ value: Substring) -> Substring {

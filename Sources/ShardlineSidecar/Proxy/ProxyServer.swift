@@ -42,7 +42,7 @@ public final class ProxyServer: Service, Sendable {
     private let listeners: [ProxyListener]
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let context: ProxyContext
+    private let services: ProxyServices
     private let systemResolver: SystemAddressResolver?
     private let connections = OpenConnections()
     private let state = Mutex(State())
@@ -71,7 +71,7 @@ public final class ProxyServer: Service, Sendable {
         self.systemResolver = system
         var loops = 0
         for _ in group.makeIterator() { loops += 1 }
-        self.context = ProxyContext(
+        self.services = ProxyServices(
             settings: settings, routerStore: routerStore, resolver: resolver ?? system!,
             eventLoopCount: loops, logger: logger, accessLogger: accessLogger ?? logger
         )
@@ -153,7 +153,7 @@ public final class ProxyServer: Service, Sendable {
     }
 
     private func bind(_ listener: ProxyListener) async throws -> any Channel {
-        let context = self.context
+        let services = self.services
         let connections = self.connections
         let settings = self.settings
         return try await ServerBootstrap(group: group)
@@ -164,10 +164,10 @@ public final class ProxyServer: Service, Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 connections.add(channel)
-                context.metrics.downstreamConnections.increment()
-                channel.closeFuture.whenComplete { _ in context.metrics.downstreamConnections.decrement() }
+                services.metrics.downstreamConnections.increment()
+                channel.closeFuture.whenComplete { _ in services.metrics.downstreamConnections.decrement() }
                 return channel.eventLoop.makeCompletedFuture {
-                    try ProxyServer.configureDownstream(channel, context: context, settings: settings, servicePort: listener.servicePort)
+                    try ProxyServer.configureDownstream(channel, services: services, settings: settings, servicePort: listener.servicePort)
                 }
             }
             .bind(host: listener.address.host, port: listener.address.port)
@@ -177,11 +177,12 @@ public final class ProxyServer: Service, Sendable {
     /// The client-side pipeline: head watcher (raw bytes), NIO's HTTP/1.1 server codec with
     /// pipelining assistance and the configured head limit, then the proxy handler.
     private static func configureDownstream(
-        _ channel: any Channel, context: ProxyContext, settings: SidecarSettings, servicePort: Int?
+        _ channel: any Channel, services: ProxyServices, settings: SidecarSettings, servicePort: Int?
     ) throws {
         let sync = channel.pipeline.syncOperations
         let watcher = RequestHeadWatcher(
-            requestHeaderTimeout: settings.requestHeaderTimeout, idleTimeout: settings.idleTimeout, metrics: context.metrics
+            requestHeaderTimeout: settings.requestHeaderTimeout, idleTimeout: settings.idleTimeout,
+            metrics: services.metrics, accessLog: services.accessLog
         )
         try sync.addHandler(watcher)
         var limits = NIOHTTPDecoderLimitConfiguration()
@@ -199,7 +200,7 @@ public final class ProxyServer: Service, Sendable {
             withDecoderLimitConfiguration: limits
         )
         sync.removeHandler(try sync.handler(type: HTTPServerUpgradeHandler.self), promise: nil)
-        try sync.addHandler(DownstreamHandler(proxy: context, servicePort: servicePort, headWatcher: watcher))
+        try sync.addHandler(DownstreamHandler(services: services, servicePort: servicePort, headWatcher: watcher))
     }
 
     /// Asks every open connection to finish, waits up to `drainTimeout`, then closes the rest.
@@ -240,7 +241,7 @@ public final class ProxyServer: Service, Sendable {
     }
 
     private func shutdownResources() async {
-        await context.shutdownPools()
+        await services.upstreams.shutdown()
         await systemResolver?.shutdown()
     }
 }

@@ -8,6 +8,15 @@ enum RequestHeadEvent: Sendable {
     case responseCompleted
 }
 
+/// How long a connection closed after an answer the client may still be sending a request body
+/// behind (RFC 9112 9.6) keeps reading and dropping what arrives: until the client closes, or
+/// nothing has come for `idle`, or `total` has passed. Without this, closing with unread bytes
+/// makes the kernel send a reset, and a reset can destroy the answer before the client reads it.
+struct LingeringClose: Sendable {
+    var idle: Duration = .seconds(2)
+    var total: Duration = .seconds(10)
+}
+
 /// Watches the raw bytes of each request head, below the HTTP decoder, for the two limits the
 /// decoder cannot enforce: a client must finish its head within `requestHeaderTimeout` of its
 /// first byte (else `408` and close: a slow-loris client cannot hold a connection open), and a
@@ -17,6 +26,11 @@ enum RequestHeadEvent: Sendable {
 /// answered `414 URI Too Long` rather than `431`.
 ///
 /// The 408 is written here, as bytes, because no request exists above the decoder to answer.
+///
+/// It also carries out the lingering close (`closeLingering()`, RFC 9112 9.6) for every answer
+/// after which the connection closes with request bytes possibly still coming: it half-closes
+/// the connection's output once the answer is written and drops every byte that still arrives,
+/// below the decoder, so nothing after the answer is parsed, answered or forwarded.
 final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -29,6 +43,8 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         /// `requestLine`: bytes of the request line seen so far; `lineEnded` once its LF arrived.
         case readingHead(requestLine: Int, lineEnded: Bool)
         case inRequest
+        /// Answered and half-closed; reading and dropping until the client closes or time is up.
+        case lingering(until: NIODeadline)
         case finished
     }
 
@@ -40,9 +56,16 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
 
     private let metrics: SidecarMetrics
+    private let accessLog: AccessLog
+    private let lingering: LingeringClose
 
-    init(requestHeaderTimeout: Duration, idleTimeout: Duration, metrics: SidecarMetrics) {
+    init(
+        requestHeaderTimeout: Duration, idleTimeout: Duration, metrics: SidecarMetrics, accessLog: AccessLog,
+        lingering: LingeringClose = LingeringClose()
+    ) {
         self.metrics = metrics
+        self.accessLog = accessLog
+        self.lingering = lingering
         self.headTimeoutSetting = requestHeaderTimeout
         self.headTimeout = TimeAmount(requestHeaderTimeout)
         self.idleTimeout = TimeAmount(idleTimeout)
@@ -80,6 +103,10 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch phase {
+        case .lingering(let until):
+            // The answer is out; what the client still sends goes nowhere.
+            deadline?.set(after: min(TimeAmount(lingering.idle), max(until - .now(), .nanoseconds(0))))
+            return
         case .waiting:
             phase = Self.measuringLine(unwrapInboundIn(data), after: 0)
             deadline?.set(after: headTimeout)
@@ -91,13 +118,44 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .lingering = phase {
+            // The handlers above may hold reads back (a request in progress); while lingering,
+            // reading is this handler's business alone.
+            context.read()
+            return
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .lingering = phase, case ChannelEvent.inputClosed = event {
+            phase = .finished
+            deadline?.cancel()
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if case .lingering = phase {
+            // A reset from a client that gave up: the answer went out, nothing is left to do.
+            phase = .finished
+            deadline?.cancel()
+            context.close(promise: nil)
+            return
+        }
+        context.fireErrorCaught(error)
+    }
+
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         guard let event = event as? RequestHeadEvent else {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
         switch (event, phase) {
-        case (_, .finished):
+        case (_, .finished), (_, .lingering):
             break
         case (.headReceived, _):
             deadline?.clear()
@@ -125,20 +183,51 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
         case .readingHead:
             metrics.requestCompleted(service: nil, shard: nil, status: 408, duration: headTimeoutSetting)
+            accessLog.record(
+                method: nil, path: nil, host: nil, status: 408, duration: headTimeoutSetting, target: nil, aborted: false
+            )
             respondAndClose(.requestTimeout(after: headTimeoutSetting), context: context)
+        case .lingering:
+            phase = .finished
+            context.close(promise: nil)
         case .inRequest, .finished:
             break
         }
     }
 
-    /// Writes `response` as bytes, below the HTTP codec, and closes: for answers the codec cannot
-    /// give (no request was decoded; or the request was a CONNECT, whose answers the encoder
-    /// strips of their body).
+    /// Writes `response` as bytes, below the HTTP codec, and closes lingering: for answers the
+    /// codec cannot give (no request was decoded; or the request was a CONNECT, whose answers the
+    /// encoder strips of their body).
     func respondAndClose(_ response: LocalResponse, context: ChannelHandlerContext) {
         deadline?.cancel()
         phase = .finished
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(response.wireBytes(allocator: context.channel.allocator))))
-            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            .assumeIsolated().whenComplete { [weak self] result in
+                guard let self, case .success = result else {
+                    context.close(promise: nil)
+                    return
+                }
+                self.closeLingering()
+            }
+    }
+
+    /// Closes after an answer that is already written (RFC 9112 9.6): half-closes the output, so
+    /// the client reads the answer and then the end of the connection, and drops whatever the
+    /// client still sends until it closes, or `lingering.idle` passes with nothing, or
+    /// `lingering.total` is up. Must be called once the answer's last write has completed.
+    func closeLingering() {
+        guard let context, context.channel.isActive else {
+            context?.close(promise: nil)
+            return
+        }
+        if case .lingering = phase { return }
+        let until = NIODeadline.now() + TimeAmount(lingering.total)
+        phase = .lingering(until: until)
+        deadline?.set(after: TimeAmount(lingering.idle))
+        let halfClosed = context.eventLoop.makePromise(of: Void.self)
+        halfClosed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+        context.close(mode: .output, promise: halfClosed)
+        context.read()
     }
 
     /// `respondAndClose` from a handler above the codec.

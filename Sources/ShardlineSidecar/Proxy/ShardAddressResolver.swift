@@ -12,7 +12,8 @@ protocol ShardAddressResolver: Sendable {
 
 /// The system resolver (`getaddrinfo`, so `/etc/hosts`, search domains and the cluster DNS all
 /// apply), run on its own threads: `getaddrinfo` blocks, and an event loop that blocks stalls
-/// every connection on it.
+/// every connection on it. Every address of the answer is kept (a Service name has one per pod),
+/// in the resolver's order.
 final class SystemAddressResolver: ShardAddressResolver {
     private let threadPool: NIOThreadPool
 
@@ -30,8 +31,45 @@ final class SystemAddressResolver: ShardAddressResolver {
 
     func resolve(host: String, port: Int, on eventLoop: any EventLoop) -> EventLoopFuture<[SocketAddress]> {
         threadPool.runIfActive(eventLoop: eventLoop) {
-            [try SocketAddress.makeAddressResolvingHost(host, port: port)]
+            try Self.lookUp(host: host, port: port)
         }
+    }
+
+    /// All TCP addresses of `host`, duplicates dropped.
+    static func lookUp(host: String, port: Int) throws -> [SocketAddress] {
+        var hints = addrinfo()
+        #if os(Linux)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+        hints.ai_socktype = SOCK_STREAM
+        #endif
+        hints.ai_protocol = Int32(IPPROTO_TCP)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw UpstreamConnectError(message: "could not resolve \(host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(first) }
+        var addresses: [SocketAddress] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor?.pointee {
+            cursor = entry.ai_next
+            guard let raw = entry.ai_addr else { continue }
+            let address: SocketAddress
+            switch entry.ai_family {
+            case AF_INET:
+                address = raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { SocketAddress($0.pointee, host: host) }
+            case AF_INET6:
+                address = raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { SocketAddress($0.pointee, host: host) }
+            default:
+                continue
+            }
+            if !addresses.contains(address) { addresses.append(address) }
+        }
+        guard !addresses.isEmpty else {
+            throw UpstreamConnectError(message: "the name \(host) resolved to no address")
+        }
+        return addresses
     }
 
     func shutdown() async {
@@ -40,14 +78,21 @@ final class SystemAddressResolver: ShardAddressResolver {
 }
 
 /// Resolved shard addresses, shared by all event loops. An answer is used for
-/// `refreshInterval`, then resolved again on the next connect; a failed connect drops it at once,
-/// so a pod that came back with a new IP is found on the next attempt. While a fresh answer is
-/// being fetched, a stale one is not used: a connect waits for the new answer (or fails with it).
+/// `refreshInterval`, then resolved again on the next connect. A name with several addresses (a
+/// Service rather than a pod) is used in turn, each connect taking the next. A failed connect drops
+/// the address that failed and only that one; when none is left the name is looked up again, so
+/// a pod that came back with a new IP is found on the next attempt. While a fresh answer is being
+/// fetched, a stale one is not used: a connect waits for the new answer (or fails with it).
 /// Concurrent lookups of one name share a single query.
 ///
-/// A dropped answer is remembered as the one that failed, so that a shard failed fast by outlier
-/// detection can be looked up again (`recheck`) and let back in as soon as DNS names a different
-/// pod, instead of waiting out an ejection window earned by the pod that went away.
+/// An address that failed is not connected to again for `failedAddressHold` (the connect
+/// timeout): a retry after a connect failure looks the name up again, and if the name still gives
+/// only addresses that just failed (a dead pod whose record still names it), it fails at once
+/// instead of waiting a second connect timeout on the same dead address.
+///
+/// Failed addresses are also remembered so that a shard failed fast by outlier detection can be
+/// looked up again (`recheck`) and let back in as soon as DNS names a different pod, instead of
+/// waiting out an ejection window earned by the pod that went away.
 final class ShardAddressCache: Sendable {
     private struct Entry: Sendable {
         var addresses: [SocketAddress]
@@ -62,40 +107,46 @@ final class ShardAddressCache: Sendable {
         var failed: [PodAddress: Failed] = [:]
     }
 
-    /// The address a connect to the name failed at, and when `recheck` last asked DNS about it.
+    /// The addresses connects to the name failed at (and when), and when `recheck` last asked DNS.
     private struct Failed: Sendable {
-        var address: SocketAddress
+        var addresses: [SocketAddress: ContinuousClock.Instant]
         var checkedAt: ContinuousClock.Instant
     }
 
     private enum Lookup {
         case cached(SocketAddress)
+        case allFailedRecently(SocketAddress)
         case pending(EventLoopFuture<[SocketAddress]>)
         case started(EventLoopFuture<[SocketAddress]>)
     }
 
     private let resolver: any ShardAddressResolver
     private let refreshInterval: Duration
+    private let failedAddressHold: Duration
     private let state = Mutex(State())
 
-    init(resolver: any ShardAddressResolver, refreshInterval: Duration) {
+    init(resolver: any ShardAddressResolver, refreshInterval: Duration, failedAddressHold: Duration = .seconds(1)) {
         self.resolver = resolver
         self.refreshInterval = refreshInterval
+        self.failedAddressHold = failedAddressHold
     }
 
-    /// - Parameter fresh: ask DNS even when a cached answer is still within `refreshInterval`.
+    /// - Parameter fresh: ask DNS even when a cached answer is still within `refreshInterval`,
+    ///   and return its first address whether or not it failed recently (for `recheck`).
     func address(of pod: PodAddress, on eventLoop: any EventLoop, fresh: Bool = false) -> EventLoopFuture<SocketAddress> {
         // A literal IP needs no lookup.
         if let literal = try? SocketAddress(ipAddress: pod.host, port: pod.port) {
             return eventLoop.makeSucceededFuture(literal)
         }
         let now = ContinuousClock.now
+        let hold = failedAddressHold
         let lookup: Lookup = state.withLock { state in
             if !fresh, var entry = state.entries[pod], now - entry.resolvedAt < refreshInterval, !entry.addresses.isEmpty {
-                let address = entry.addresses[entry.next % entry.addresses.count]
-                entry.next &+= 1
+                let pick = Self.pick(from: entry.addresses, startingAt: entry.next, avoiding: state.failed[pod], now: now, hold: hold)
+                entry.next = (pick ?? entry.next) &+ 1
                 state.entries[pod] = entry
-                return .cached(address)
+                if let index = pick { return .cached(entry.addresses[index]) }
+                return .allFailedRecently(entry.addresses[0])
             }
             if let pending = state.inFlight[pod] { return .pending(pending) }
             // Started under the lock, so concurrent callers find it in flight.
@@ -107,6 +158,8 @@ final class ShardAddressCache: Sendable {
         switch lookup {
         case .cached(let address):
             return eventLoop.makeSucceededFuture(address)
+        case .allFailedRecently(let address):
+            return eventLoop.makeFailedFuture(Self.stillFailing(pod, address))
         case .pending(let pending):
             answer = pending.hop(to: eventLoop)
         case .started(let started):
@@ -114,7 +167,8 @@ final class ShardAddressCache: Sendable {
                 self.state.withLock { state in
                     state.inFlight[pod] = nil
                     if case .success(let addresses) = result, !addresses.isEmpty {
-                        state.entries[pod] = Entry(addresses: addresses, resolvedAt: .now)
+                        // The caller that started the lookup takes the first address.
+                        state.entries[pod] = Entry(addresses: addresses, resolvedAt: .now, next: 1)
                     }
                 }
             }
@@ -124,8 +178,31 @@ final class ShardAddressCache: Sendable {
             guard let first = addresses.first else {
                 throw UpstreamConnectError(message: "the name \(pod.host) resolved to no address")
             }
-            return first
+            if fresh { return first }
+            let failed = self.state.withLock { $0.failed[pod] }
+            guard let index = Self.pick(from: addresses, startingAt: 0, avoiding: failed, now: .now, hold: hold) else {
+                throw Self.stillFailing(pod, first)
+            }
+            return addresses[index]
         }
+    }
+
+    /// The first address from `start` on (in turn) that did not fail within `hold`.
+    private static func pick(
+        from addresses: [SocketAddress], startingAt start: Int, avoiding failed: Failed?, now: ContinuousClock.Instant, hold: Duration
+    ) -> Int? {
+        let count = addresses.count
+        for offset in 0..<count {
+            let index = (start &+ offset) % count
+            guard let failedAt = failed?.addresses[addresses[index]], now - failedAt < hold else { return index }
+        }
+        return nil
+    }
+
+    private static func stillFailing(_ pod: PodAddress, _ address: SocketAddress) -> UpstreamConnectError {
+        UpstreamConnectError(
+            message: "\(pod.host) still resolves only to addresses that just failed (\(address.ipAddress ?? "?")); not connecting again"
+        )
     }
 
     /// Drops the answers for every address not in `addresses` (a reload removed them).
@@ -136,38 +213,49 @@ final class ShardAddressCache: Sendable {
         }
     }
 
-    /// A connect to `pod` at `address` failed (or a connection to it was lost): look the name up
-    /// again next time, and remember the address for `recheck`. A failure reported late, after the
-    /// name was already looked up again and now resolves elsewhere, leaves the new answer alone.
-    /// - Parameter address: nil when the failure came before an address was chosen.
-    func invalidate(_ pod: PodAddress, failed address: SocketAddress?) {
+    /// A connect to `pod` at `address` failed (or a connection to it was lost): that address is
+    /// dropped from the name's answer (the whole answer when it was the last, so the name is looked
+    /// up again next time), and remembered for `failedAddressHold` and for `recheck`. A failure
+    /// reported late, after the name was looked up again and now resolves elsewhere, leaves the new
+    /// answer alone.
+    /// - Parameters:
+    ///   - address: nil when the failure came before an address was chosen.
+    ///   - connectFailed: the address could not be connected to; false for a connection that was
+    ///     made and then lost, whose address is not held back from the next connect.
+    func invalidate(_ pod: PodAddress, failed address: SocketAddress?, connectFailed: Bool = true) {
         let now = ContinuousClock.now
         state.withLock { state in
             guard let address else {
                 state.entries[pod] = nil
                 return
             }
-            if let entry = state.entries[pod], entry.addresses.contains(address) {
-                state.entries[pod] = nil
+            if var entry = state.entries[pod], let index = entry.addresses.firstIndex(of: address) {
+                entry.addresses.remove(at: index)
+                state.entries[pod] = entry.addresses.isEmpty ? nil : entry
             }
-            state.failed[pod] = Failed(address: address, checkedAt: now)
+            var failed = state.failed[pod] ?? Failed(addresses: [:], checkedAt: now)
+            failed.addresses = failed.addresses.filter { now - $0.value < refreshInterval + failedAddressHold }
+            // A lost connection's address is remembered for `recheck` only: its hold is already over.
+            failed.addresses[address] = connectFailed ? now : now - failedAddressHold
+            failed.checkedAt = now
+            state.failed[pod] = failed
         }
     }
 
     /// For a shard that is failed fast: asks DNS again, at most once per `refreshInterval`, and
-    /// calls `moved` when the name now resolves to an address other than the one that failed (the
+    /// calls `moved` when the name now resolves to an address other than those that failed (the
     /// pod came back elsewhere). Never blocks; `moved` runs on `eventLoop`.
     func recheck(_ pod: PodAddress, on eventLoop: any EventLoop, moved: @escaping @Sendable () -> Void) {
         let now = ContinuousClock.now
-        let failedAddress: SocketAddress? = state.withLock { state in
+        let failedAddresses: [SocketAddress: ContinuousClock.Instant]? = state.withLock { state in
             guard var failed = state.failed[pod], now - failed.checkedAt >= refreshInterval else { return nil }
             failed.checkedAt = now
             state.failed[pod] = failed
-            return failed.address
+            return failed.addresses
         }
-        guard let failedAddress else { return }
+        guard let failedAddresses else { return }
         address(of: pod, on: eventLoop, fresh: true).whenSuccess { address in
-            guard address != failedAddress else { return }
+            guard failedAddresses[address] == nil else { return }
             _ = self.state.withLock { $0.failed.removeValue(forKey: pod) }
             moved()
         }

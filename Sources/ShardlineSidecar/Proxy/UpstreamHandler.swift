@@ -89,8 +89,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.read()
     }
 
-    func write(_ part: HTTPClientRequestPart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(wrapOutboundOut(part), promise: promise)
     }
 
     func flush() {
@@ -106,6 +110,14 @@ final class UpstreamConnection {
     let channel: any Channel
     let handler: UpstreamHandler
     let pool: UpstreamPool
+    /// Requests sent on it so far (the current one included); more than one means kept alive.
+    var requestsServed = 0
+    /// Since when it has been idle in the pool; nil while leased.
+    var parkedAt: NIODeadline?
+    /// What the shard's last response on it said in `Keep-Alive: timeout=N`.
+    var announcedIdleTimeout: Duration?
+    /// How long it had been idle when last handed out, if long enough to be checked.
+    var idleBeforeLease: Duration?
 
     init(id: ID, channel: any Channel, handler: UpstreamHandler, pool: UpstreamPool) {
         self.id = id

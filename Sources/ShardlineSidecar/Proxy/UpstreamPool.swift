@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -6,6 +9,12 @@ import ShardlineCore
 /// Carries out `ConnectionPoolStateMachine` for one shard address on one event loop: opens
 /// connections, runs the idle and wait timers, and hands connections to the exchanges that asked.
 /// Confined to its event loop, so it needs no locks.
+///
+/// Before an idle connection is handed out it is checked (`isFitForReuse`): still open, not
+/// closed by the shard without the event loop having seen it yet, and not idle for nearly as long
+/// as the shard keeps idle connections (`KeepAlivePolicy`). A connection that fails the check is
+/// closed and the next one tried; a shard that closes idle connections after a few seconds never
+/// gets a request on one it is closing.
 final class UpstreamPool {
     typealias LeaseID = ConnectionPoolStateMachine.RequestID
     typealias LeaseCallback = (Result<UpstreamConnection, LeaseError>) -> Void
@@ -27,12 +36,18 @@ final class UpstreamPool {
     private var waiters: [LeaseID: (callback: LeaseCallback, timer: Scheduled<Void>?)] = [:]
     private var nextLeaseID = 0
     private var lastConnectError = ""
+    private let keepAlive: ShardKeepAlive
+    /// A connection idle for less than this is handed out without asking the kernel whether the
+    /// shard closed it: shards close idle connections after seconds, not milliseconds, and a busy
+    /// pool's connections come back within microseconds.
+    private static let closeCheckAfterIdle: TimeAmount = .milliseconds(20)
 
     init(
         address: PodAddress, eventLoop: any EventLoop, limits: ConnectionPoolStateMachine.Limits,
-        connector: UpstreamConnector, idleTimeout: Duration, waitTimeout: Duration
+        connector: UpstreamConnector, keepAlive: ShardKeepAlive, idleTimeout: Duration, waitTimeout: Duration
     ) {
         self.address = address
+        self.keepAlive = keepAlive
         self.eventLoop = eventLoop
         self.connector = connector
         self.idleTimeout = TimeAmount(idleTimeout)
@@ -46,8 +61,47 @@ final class UpstreamPool {
         let id = nextLeaseID
         nextLeaseID += 1
         waiters[id] = (callback, nil)
+        discardUnfitIdleConnections()
         run(state.leaseRequested(id))
         return id
+    }
+
+    /// Closes idle connections, newest first, until the one the next lease would get is fit.
+    private func discardUnfitIdleConnections() {
+        while let id = state.nextIdle, let connection = connections[id], !isFitForReuse(connection) {
+            run(state.idleTimeoutFired(id))
+        }
+    }
+
+    private func isFitForReuse(_ connection: UpstreamConnection) -> Bool {
+        guard connection.channel.isActive else { return false }
+        guard let parkedAt = connection.parkedAt else { return true }
+        let idle = NIODeadline.now() - parkedAt
+        guard idle >= Self.closeCheckAfterIdle else { return true }
+        connection.idleBeforeLease = Duration(idle)
+        let announced = connection.announcedIdleTimeout
+        guard keepAlive.mayReuse(address, idleFor: Duration(idle), announcedTimeout: announced) else { return false }
+        guard Self.peerHasClosed(connection.channel) else { return true }
+        // The shard closed it idle: that is its keep-alive timeout.
+        keepAlive.shardClosedIdleConnection(address, after: Duration(idle))
+        return false
+    }
+
+    /// Whether the shard's FIN (or reset) has arrived on `channel` though the event loop has not
+    /// processed it yet: the kernel's TCP state is past ESTABLISHED. One `getsockopt`; Linux only
+    /// (elsewhere the check is skipped and the other rules still apply).
+    private static func peerHasClosed(_ channel: any Channel) -> Bool {
+        #if os(Linux)
+        guard let socket = channel as? any SocketOptionProvider else { return false }
+        var closed = false
+        // Completes at once on the channel's own event loop.
+        socket.getTCPInfo().assumeIsolated().whenSuccess { info in
+            closed = info.tcpi_state != UInt8(TCP_ESTABLISHED)
+        }
+        return closed
+        #else
+        return false
+        #endif
     }
 
     /// The requester went away; its callback will not run.
@@ -57,8 +111,11 @@ final class UpstreamPool {
         state.requestCancelled(id)
     }
 
-    func release(_ connection: UpstreamConnection, reusable: Bool) {
+    /// - Parameter announcedIdleTimeout: the `Keep-Alive: timeout=N` of the shard's response.
+    func release(_ connection: UpstreamConnection, reusable: Bool, announcedIdleTimeout: Duration? = nil) {
         connection.handler.delegate = nil
+        connection.announcedIdleTimeout = announcedIdleTimeout
+        connection.idleBeforeLease = nil
         run(state.connectionReleased(connection.id, reusable: reusable && connection.channel.isActive))
     }
 
@@ -85,6 +142,7 @@ final class UpstreamPool {
             switch action {
             case .lease(let connectionID, let leaseID):
                 idleTimers.removeValue(forKey: connectionID)?.cancel()
+                connections[connectionID]?.parkedAt = nil
                 guard let waiter = waiters.removeValue(forKey: leaseID) else { continue }
                 waiter.timer?.cancel()
                 if let connection = connections[connectionID] {
@@ -100,6 +158,7 @@ final class UpstreamPool {
                 }
                 waiters[leaseID]?.timer = timer
             case .park(let connectionID):
+                connections[connectionID]?.parkedAt = .now()
                 idleTimers[connectionID] = eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [self] in
                     run(state.idleTimeoutFired(connectionID))
                 }
@@ -139,6 +198,10 @@ final class UpstreamPool {
 
     private func connectionClosed(_ connectionID: UpstreamConnection.ID) {
         idleTimers.removeValue(forKey: connectionID)?.cancel()
+        if let parkedAt = connections[connectionID]?.parkedAt {
+            // The shard closed a connection that sat idle: that is its keep-alive timeout.
+            keepAlive.shardClosedIdleConnection(address, after: Duration(NIODeadline.now() - parkedAt))
+        }
         connections[connectionID] = nil
         run(state.connectionClosed(connectionID))
     }

@@ -67,4 +67,27 @@ struct RetryPolicyTests {
     func negativeBudget() {
         #expect(RetryPolicy(maxRetries: -4).maxRetries == 0)
     }
+
+    @Test("a connection found closed before anything was written is retried for any method, body or not, without using the budget")
+    func closedBeforeWriteRetried() {
+        for method in ["GET", "POST", "PATCH"] {
+            var state = RetryPolicy(maxRetries: 0).start(method: method)
+            state.requestBodyWasSent()
+            for _ in 0..<RetryState.maxClosedBeforeWrite {
+                #expect(state.attemptFailed(.closedBeforeWrite) == .retry, "\(method)")
+            }
+            #expect(state.attemptFailed(.closedBeforeWrite) == .giveUp(.retriesExhausted), "\(method)")
+        }
+        var state = RetryPolicy(maxRetries: 1).start(method: "GET")
+        #expect(state.attemptFailed(.closedBeforeWrite) == .retry)
+        #expect(state.attemptFailed(.connectFailed) == .retry)
+        #expect(state.attemptFailed(.connectFailed) == .giveUp(.retriesExhausted))
+    }
+
+    @Test("nothing is retried once the response has started, not even a request never written")
+    func closedBeforeWriteAfterResponse() {
+        var state = RetryPolicy(maxRetries: 3).start(method: "GET")
+        state.responseWasStarted()
+        #expect(state.attemptFailed(.closedBeforeWrite) == .giveUp(.responseStarted))
+    }
 }

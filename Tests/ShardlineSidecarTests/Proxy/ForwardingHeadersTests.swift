@@ -41,6 +41,13 @@ struct ForwardingHeadersTests {
         #expect(out["x-shardline-shard"] == ["3"])
     }
 
+    @Test("X-Forwarded-Proto is appended to like X-Forwarded-For: the first hop's scheme stays first")
+    func forwardedProtoAppended() {
+        let incoming = HTTPHeaders([("X-Forwarded-Proto", "https"), ("x-forwarded-proto", "http")])
+        let out = ForwardingHeaders.upstreamRequest(incoming, authority: nil, clientAddress: nil, shard: 0, upgrade: false)
+        #expect(out["x-forwarded-proto"] == ["https, http, http"])
+    }
+
     @Test("a client-sent x-shardline-shard is replaced, not trusted")
     func shardHeaderReplaced() {
         let out = ForwardingHeaders.upstreamRequest(HTTPHeaders([("x-shardline-shard", "9")]), authority: nil, clientAddress: nil, shard: 2, upgrade: false)

@@ -214,6 +214,25 @@ struct ProxyFailureTests {
         await stopBackends(backends)
     }
 
+    @Test("a retry after a connect failure looks the name up again, and does not connect again to an address that just failed")
+    func deadAddressNotConnectedTwice() async throws {
+        let dead = try await deadPort()
+        let resolver = FakeResolver()
+        resolver.set("shard.test", .loopback(port: dead))
+        let harness = try await ProxyHarness.start(
+            yaml: ProxyHarness.usersYAML(endpoints: ["shard.test:80"]),
+            adjust: { $0.retries = 2; $0.outlier.consecutiveFailures = 100 },
+            resolver: resolver
+        )
+        let response = try await TestHTTPConnection.request(port: harness.port, method: .POST, "/users/a/x", body: ByteBuffer(string: "x"))
+        #expect(response.status == 503)
+        #expect(try response.json()["error"] as? String == "shard_unavailable")
+        #expect((try response.json()["message"] as? String)?.contains("not connecting again") == true, "\(response.text)")
+        // The first attempt's lookup, then the retry's; the last retry had nothing new to ask.
+        #expect(resolver.lookupCount("shard.test") == 2)
+        try await harness.stop()
+    }
+
     @Test("a POST that may have reached the shard is never retried; a GET is, up to the retry budget")
     func postNeverRetried() async throws {
         let backends = try await startBackends(1)
@@ -244,6 +263,9 @@ struct ProxyFailureTests {
         let response = try await TestHTTPConnection.request(port: harness.port, "/slow?ms=3000")
         #expect(response.status == 504)
         #expect(try response.json()["error"] as? String == "upstream_timeout")
+        // On a loaded machine the backend may record the request after the proxy gave up on it.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while backends[0].requestCount < 1 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(backends[0].requestCount == 1, "a timed-out request is not retried")
         try await harness.stop()
         await stopBackends(backends)

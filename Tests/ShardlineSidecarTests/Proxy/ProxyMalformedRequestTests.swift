@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import ShardlineCore
 import Testing
@@ -104,5 +105,41 @@ struct ProxyMalformedRequestTests {
             #expect(raw.received.statusCode == 404)
             #expect(await raw.waitUntilClosed(timeout: .seconds(5)))
         }
+    }
+
+    @Test("after an error that closes the connection, a client still sending reads the answer, not a reset (lingering close)", arguments: [431, 400])
+    func lingeringCloseAfterError(status: Int) async throws {
+        try await withProxy(adjust: { $0.maxHeaderBytes = 4096 }) { harness, _ in
+            let raw = try await RawConnection.open(port: harness.port)
+            let head = status == 431
+                ? "POST /users/a/x HTTP/1.1\r\nHost: users\r\nX-Big: \(String(repeating: "v", count: 6000))\r\n"
+                : "POST /users/a/x HTTP/1.1\r\nHost: users\r\nContent-Length: nonsense\r\n\r\n"
+            // The rest of an upload keeps coming after the bad head. (The write may end with the
+            // connection: this test client closes on the proxy's half-close.)
+            try? await raw.send(head + String(repeating: "x", count: 4 << 20))
+            let text = try await raw.read(until: { $0.contains("}\n") }, timeout: .seconds(10))
+            expectJSONError(text, status: status, error: status == 431 ? "headers_too_large" : "bad_request")
+            #expect(text.lowercased().contains("connection: close"))
+            #expect(await raw.waitUntilClosed(timeout: .seconds(10)))
+        }
+    }
+
+    @Test("a 408 for a head that never finished has its access-log line")
+    func slowHeadLogged() async throws {
+        let records = LogRecords()
+        let logger = Logger(label: "access", factory: { _ in CapturingLogHandler(records: records) })
+        let harness = try await ProxyHarness.start(
+            yaml: ProxyHarness.usersYAML(endpoints: ["127.0.0.1:1"]),
+            adjust: { $0.requestHeaderTimeout = .milliseconds(300); $0.accessLog = true }, logger: logger
+        )
+        let raw = try await RawConnection.open(port: harness.port)
+        try await raw.send("GET /users/a/x HTTP/1.1\r\nHost: us")
+        #expect(await raw.waitUntilClosed(timeout: .seconds(5)))
+        #expect(raw.received.statusCode == 408)
+        let lines = records.all.filter { $0.message == "request" }
+        #expect(lines.map { $0.metadata["status"] } == ["408"])
+        #expect(lines.first?.metadata["method"] == "-")
+        await raw.close()
+        try await harness.stop()
     }
 }

@@ -214,7 +214,7 @@ struct ProxyHTTPDetailTests {
         let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
         let response = try await TestHTTPConnection.request(port: harness.port, "/users/erin/x", headers: [
             ("traceparent", traceparent), ("Connection", "X-Private"), ("X-Private", "1"), ("Keep-Alive", "timeout=9"),
-            ("X-Forwarded-For", "203.0.113.9"),
+            ("X-Forwarded-For", "203.0.113.9"), ("X-Forwarded-Proto", "https"),
         ])
         #expect(response.status == 200)
         #expect(response.header("x-shardline-shard") == "0")
@@ -225,7 +225,7 @@ struct ProxyHTTPDetailTests {
         #expect(seen["keep-alive"] == nil)
         #expect(seen["connection"] == nil)
         #expect(seen["x-forwarded-for"] == "203.0.113.9, 127.0.0.1")
-        #expect(seen["x-forwarded-proto"] == "http")
+        #expect(seen["x-forwarded-proto"] == "https, http")
         #expect(seen["via"] == "1.1 shardline")
         #expect(seen["x-shardline-shard"] == "0")
         #expect(seen["host"] == "users")

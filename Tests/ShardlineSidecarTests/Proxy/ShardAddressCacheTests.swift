@@ -26,10 +26,47 @@ struct ShardAddressCacheTests {
         cache.invalidate(pod, failed: try address(1001))
         #expect(try await cache.address(of: pod, on: loop).get() == address(1002))
         #expect(resolver.lookupCount(pod.host) == 2)
-        // A failure at the current answer drops it.
+        // A failure at the current answer drops it: the name is looked up again.
         cache.invalidate(pod, failed: try address(1002))
-        _ = try await cache.address(of: pod, on: loop).get()
+        resolver.set(pod.host, .loopback(port: 1003))
+        #expect(try await cache.address(of: pod, on: loop).get() == address(1003))
         #expect(resolver.lookupCount(pod.host) == 3)
+    }
+
+    @Test("a name with several addresses is used in turn, and a failure drops only the address that failed")
+    func severalAddresses() async throws {
+        let resolver = FakeResolver()
+        let cache = ShardAddressCache(resolver: resolver, refreshInterval: .seconds(60))
+        resolver.set(pod.host, .several(ports: [2001, 2002, 2003]))
+        let (first, second, third) = (try address(2001), try address(2002), try address(2003))
+        var seen: [SocketAddress] = []
+        for _ in 0..<6 { seen.append(try await cache.address(of: pod, on: loop).get()) }
+        #expect(seen == [first, second, third, first, second, third])
+        cache.invalidate(pod, failed: second)
+        seen = []
+        for _ in 0..<4 { seen.append(try await cache.address(of: pod, on: loop).get()) }
+        #expect(Set(seen) == [first, third])
+        #expect(resolver.lookupCount(pod.host) == 1, "the other addresses stay cached")
+    }
+
+    @Test("after a connect failure, a name that still resolves to the failed address fails at once instead of connecting again; later it is tried again")
+    func deadAddressNotRetried() async throws {
+        let resolver = FakeResolver()
+        let cache = ShardAddressCache(resolver: resolver, refreshInterval: .seconds(60), failedAddressHold: .milliseconds(1500))
+        resolver.set(pod.host, .loopback(port: 3001))
+        #expect(try await cache.address(of: pod, on: loop).get() == address(3001))
+        cache.invalidate(pod, failed: try address(3001))
+        // The retry looks the name up again (the pod may have moved) ...
+        await #expect(throws: UpstreamConnectError.self) { try await cache.address(of: pod, on: loop).get() }
+        #expect(resolver.lookupCount(pod.host) == 2)
+        // ... and while the hold lasts, without asking DNS again.
+        await #expect(throws: UpstreamConnectError.self) { try await cache.address(of: pod, on: loop).get() }
+        #expect(resolver.lookupCount(pod.host) == 2)
+        // A lost connection (not a connect failure) does not hold its address back.
+        cache.invalidate(pod, failed: try address(3001), connectFailed: false)
+        // Once the hold is over, the address is tried again (the outlier detector's probe).
+        try await Task.sleep(for: .milliseconds(1600))
+        #expect(try await cache.address(of: pod, on: loop).get() == address(3001))
     }
 
     @Test("recheck asks DNS at most once per refreshInterval, and reports a move only to another address")

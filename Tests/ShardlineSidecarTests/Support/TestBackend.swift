@@ -15,8 +15,15 @@ import Synchronization
 /// - `/download?bytes=N`: N bytes of `a`, written only as fast as the connection takes them;
 /// - `/status/N`: the JSON answer with status N (no body for 1xx/204/304);
 /// - `/close`: the JSON answer with `connection: close`, then closes;
-/// - `/drop`: closes the connection as soon as the head arrives, answering nothing.
-/// A request with `Expect: 100-continue` gets `100 Continue` first. A request with
+/// - `/drop`: closes the connection as soon as the head arrives, answering nothing;
+/// - `/early/N`: answers status N (with a short JSON body) as soon as the head arrives, before
+///   the body, and sends no `100 Continue`; the body that still comes is read and dropped, and the
+///   connection is kept (as nginx does for `return 401`).
+/// A request with `Expect: 100-continue` gets `100 Continue` first (except on `/early`).
+///
+/// Options: `idleClose` closes a connection that stays idle that long after a response, as
+/// application servers with short keep-alive timeouts do (gunicorn 2 s); `keepAliveHeader` is
+/// sent as `Keep-Alive` on every answer. A request with
 /// `Upgrade: websocket` (or `echo`) and `Connection: upgrade` gets `101 Switching Protocols`, after
 /// which the connection echoes raw bytes.
 final class TestBackend: Sendable {
@@ -43,7 +50,12 @@ final class TestBackend: Sendable {
         self.stats = stats
     }
 
-    static func start(name: String, on group: any EventLoopGroup) async throws -> TestBackend {
+    struct Options: Sendable {
+        var idleClose: Duration?
+        var keepAliveHeader: String?
+    }
+
+    static func start(name: String, on group: any EventLoopGroup, options: Options = Options()) async throws -> TestBackend {
         let stats = Stats()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -51,7 +63,7 @@ final class TestBackend: Sendable {
                 stats.connectionOpened(channel)
                 channel.closeFuture.whenComplete { _ in stats.connectionClosed(channel) }
                 return channel.eventLoop.makeCompletedFuture {
-                    let handler = BackendHandler(name: name, stats: stats)
+                    let handler = BackendHandler(name: name, stats: stats, options: options)
                     let upgraders = ["websocket", "echo"].map { EchoUpgrader(name: name, supportedProtocol: $0, stats: stats) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (upgraders: upgraders, completionHandler: { context in
@@ -174,24 +186,55 @@ final class TestBackend: Sendable {
             case idle
             case json(HTTPRequestHead, bodyBytes: Int)
             case echo(HTTPRequestHead)
+            /// Answered at the head; the rest of the body is dropped.
+            case answered
             case dropped
         }
 
         private let name: String
         private let stats: Stats
+        private let options: Options
         private var mode = Mode.idle
+        private var idleCloser: Scheduled<Void>?
         private var download: (remaining: Int, keepAlive: Bool)?
         private static let downloadChunk = ByteBuffer(repeating: UInt8(ascii: "a"), count: 64 * 1024)
 
-        init(name: String, stats: Stats) {
+        init(name: String, stats: Stats, options: Options) {
             self.name = name
             self.stats = stats
+            self.options = options
+        }
+
+        /// The connection is idle from now: with `idleClose`, it is closed if it stays so.
+        private func armIdleClose(context: ChannelHandlerContext) {
+            guard let idle = options.idleClose else { return }
+            idleCloser?.cancel()
+            idleCloser = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(idle)) {
+                context.close(promise: nil)
+            }
+        }
+
+        private func answerEarly(head: HTTPRequestHead, status: Int, context: ChannelHandlerContext) {
+            mode = .answered
+            var body = context.channel.allocator.buffer(capacity: 64)
+            body.writeString("{\"backend\":\"\(name)\",\"early\":\(status)}")
+            var headers = HTTPHeaders([("x-backend", name), ("content-type", "application/json"), ("content-length", String(body.readableBytes))])
+            if let keepAlive = options.keepAliveHeader { headers.add(name: "keep-alive", value: keepAlive) }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: status), headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head(let head):
+                idleCloser?.cancel()
+                idleCloser = nil
                 stats.record(RecordedRequest(method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }))
+                if head.uri.hasPrefix("/early/"), let status = Int(head.uri.dropFirst("/early/".count).prefix { $0.isNumber }) {
+                    answerEarly(head: head, status: status, context: context)
+                    return
+                }
                 if head.uri.hasPrefix("/drop") {
                     mode = .dropped
                     context.close(promise: nil)
@@ -221,7 +264,7 @@ final class TestBackend: Sendable {
                     mode = .json(head, bodyBytes: count + buffer.readableBytes)
                 case .echo:
                     context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-                case .idle, .dropped:
+                case .idle, .answered, .dropped:
                     break
                 }
             case .end:
@@ -244,6 +287,8 @@ final class TestBackend: Sendable {
                     } else {
                         answer(head: head, bodyBytes: bodyBytes, context: context)
                     }
+                case .answered:
+                    armIdleClose(context: context)
                 case .idle, .dropped:
                     break
                 }
@@ -293,12 +338,14 @@ final class TestBackend: Sendable {
             var headers = HTTPHeaders([("x-backend", name), ("content-type", "application/json")])
             if hasBody { headers.add(name: "content-length", value: String(body.readableBytes)) }
             if closes { headers.add(name: "connection", value: "close") }
+            if let keepAlive = options.keepAliveHeader { headers.add(name: "keep-alive", value: keepAlive) }
             let response = HTTPResponseHead(version: head.version, status: status, headers: headers)
             context.write(wrapOutboundOut(.head(response)), promise: nil)
             if hasBody { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
                 if closes { context.close(promise: nil) }
             }
+            if !closes { armIdleClose(context: context) }
         }
 
         private func path(of uri: String) -> Substring {

@@ -128,10 +128,10 @@ func waitUntil(_ what: String, within limit: Duration = .seconds(10), _ conditio
 }
 
 /// Backends named `shard-0`, `shard-1`, ... on loopback.
-func startBackends(_ count: Int) async throws -> [TestBackend] {
+func startBackends(_ count: Int, options: TestBackend.Options = TestBackend.Options()) async throws -> [TestBackend] {
     var backends: [TestBackend] = []
     for index in 0..<count {
-        backends.append(try await TestBackend.start(name: "shard-\(index)", on: MultiThreadedEventLoopGroup.singleton))
+        backends.append(try await TestBackend.start(name: "shard-\(index)", on: MultiThreadedEventLoopGroup.singleton, options: options))
     }
     return backends
 }
@@ -151,6 +151,8 @@ func deadPort() async throws -> Int {
 final class FakeResolver: ShardAddressResolver {
     enum Answer: Sendable {
         case loopback(port: Int)
+        /// 127.0.0.1 on each port, in this order (a Service name with several pods).
+        case several(ports: [Int])
         /// Answers only after `delay` (longer than the connect timeout: a resolver that hangs).
         case slow(delay: Duration, port: Int)
         case failure
@@ -184,6 +186,8 @@ final class FakeResolver: ShardAddressResolver {
         switch answer {
         case .loopback(let port):
             return eventLoop.makeCompletedFuture { [try SocketAddress(ipAddress: "127.0.0.1", port: port)] }
+        case .several(let ports):
+            return eventLoop.makeCompletedFuture { try ports.map { try SocketAddress(ipAddress: "127.0.0.1", port: $0) } }
         case .slow(let delay, let port):
             return eventLoop.scheduleTask(in: TimeAmount(delay)) {
                 [try SocketAddress(ipAddress: "127.0.0.1", port: port)]
