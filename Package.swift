@@ -20,19 +20,56 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(
             name: "ShardlineCore",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // JSON log lines and the process's Prometheus registry: shared by every long-running
+        // process (the sidecar, the injection webhook) so they log and count the same way.
+        .target(
+            name: "ShardlineObservability",
+            dependencies: [
+                "ShardlineCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(
             name: "ShardlineSidecar",
             dependencies: [
                 "ShardlineCore",
+                "ShardlineObservability",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Sidecar injection: the pod mutation (pure, on a generic JSON tree so unknown fields
+        // survive), `shardline inject`'s YAML documents, the admission webhook (NIO + TLS) and
+        // `shardline certs`. Never imports the sidecar.
+        .target(
+            name: "ShardlineInject",
+            dependencies: [
+                "ShardlineCore",
+                "ShardlineObservability",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -45,12 +82,30 @@ let package = Package(
             dependencies: [
                 "ShardlineCore",
                 "ShardlineSidecar",
+                "ShardlineInject",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore"]),
         // Runs the built `shardline` binary: the exact output shapes scripts rely on.
         .testTarget(name: "ShardlineCLITests", dependencies: ["shardline"]),
+        .testTarget(
+            name: "ShardlineInjectTests",
+            dependencies: [
+                "ShardlineInject",
+                "ShardlineCore",
+                "ShardlineObservability",
+                "shardline",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ShardlineSidecarTests",
             dependencies: [

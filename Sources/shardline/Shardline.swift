@@ -17,6 +17,9 @@ struct Shardline: AsyncParsableCommand {
             ValidateCommand.self,
             SidecarCommand.self,
             DemoCommand.self,
+            InjectCommand.self,
+            WebhookCommand.self,
+            CertsCommand.self,
         ]
     )
 }
