@@ -1,0 +1,103 @@
+import Foundation
+import ShardlineCore
+@testable import ShardlineInject
+import Testing
+
+enum Repo {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let fixtures = root.appendingPathComponent("Tests/inject/fixtures")
+    static let checker = root.appendingPathComponent("Tests/inject/k8s_check.py")
+
+    static func fixture(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: fixtures.appendingPathComponent(name + ".json")))
+    }
+
+    static var fixtureNames: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.path)) ?? [])
+            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    }
+}
+
+/// The `shardline` binary `swift test` builds next to the test bundle.
+enum Binary {
+    static let url: URL = {
+        if let path = ProcessInfo.processInfo.environment["SHARDLINE_BIN"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("shardline")
+    }()
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], stdin: String? = nil, executable: URL = url) throws -> Run {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = Repo.root
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        // Drain both pipes concurrently with writing stdin, so a large output cannot block.
+        let stdoutData = LockedData(), stderrData = LockedData()
+        let group = DispatchGroup()
+        for (handle, sink) in [(out.fileHandleForReading, stdoutData), (err.fileHandleForReading, stderrData)] {
+            group.enter()
+            DispatchQueue.global().async {
+                sink.set(handle.readDataToEndOfFile())
+                group.leave()
+            }
+        }
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
+        group.wait()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdoutData.get(), as: UTF8.self), stderr: String(decoding: stderrData.get(), as: UTF8.self))
+    }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}
+
+/// The Python `jsonpatch` + `kubernetes-validate` checker (Tests/inject/k8s_check.py). Missing
+/// packages skip the tests that need them, except under SHARDLINE_REQUIRE_PEERS=1 (CI).
+enum KubernetesChecker {
+    static let required = ProcessInfo.processInfo.environment["SHARDLINE_REQUIRE_PEERS"] == "1"
+
+    static let available: Bool = {
+        guard let run = try? Binary.run(["python3", "-c", "import jsonpatch, yaml, kubernetes_validate"], executable: URL(fileURLWithPath: "/usr/bin/env")) else { return false }
+        return run.status == 0
+    }()
+
+    static var enabled: Bool { available || required }
+
+    /// Applies the base64 patch to `object` with `jsonpatch` and validates the result strictly
+    /// for Kubernetes 1.29 and the newest schemas; returns the patched object.
+    static func applyAndValidate(object: JSONValue, patch: String) throws -> (run: Binary.Run, patched: JSONValue?) {
+        let input = JSONValue.object([("object", object), ("patch", .string(patch))]).serialized()
+        let run = try Binary.run(["python3", checker.path, "patch"], stdin: input, executable: URL(fileURLWithPath: "/usr/bin/env"))
+        guard run.status == 0 else { return (run, nil) }
+        return (run, try JSONParser.parse(run.stdout)["patched"])
+    }
+
+    static func validateYAML(file: String) throws -> Binary.Run {
+        try Binary.run(["python3", checker.path, "validate-yaml", file], executable: URL(fileURLWithPath: "/usr/bin/env"))
+    }
+
+    static var checker: URL { Repo.checker }
+}
+
+extension JSONValue {
+    /// Test shorthand: an object from a JSON literal.
+    static func json(_ text: String) -> JSONValue {
+        // Fixtures in tests are literals; a parse error is a bug in the test itself.
+        (try? JSONParser.parse(text)) ?? .null
+    }
+}
