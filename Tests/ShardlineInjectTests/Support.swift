@@ -78,14 +78,22 @@ enum KubernetesChecker {
 
     static var enabled: Bool { available || required }
 
-    /// Applies the base64 patch to `object` with `jsonpatch` and validates the result strictly
-    /// for Kubernetes 1.29 and the newest schemas; returns the patched object.
-    static func applyAndValidate(object: JSONValue, patch: String) throws -> (run: Binary.Run, patched: JSONValue?) {
-        let input = JSONValue.object([("object", object), ("patch", .string(patch))]).serialized()
+    /// Applies each base64 patch to its object with `jsonpatch` and validates the result strictly
+    /// for Kubernetes 1.29 and the newest schemas, all in one Python process; returns, per name,
+    /// the patched object or the reason it failed.
+    static func applyAndValidate(_ patches: [(name: String, object: JSONValue, patch: String)]) throws -> (run: Binary.Run, results: [String: Result<JSONValue, Failure>]) {
+        let input = JSONValue.array(patches.map { .object([("name", .string($0.name)), ("object", $0.object), ("patch", .string($0.patch))]) }).serialized()
         let run = try Binary.run(["python3", checker.path, "patch"], stdin: input, executable: URL(fileURLWithPath: "/usr/bin/env"))
-        guard run.status == 0 else { return (run, nil) }
-        return (run, try JSONParser.parse(run.stdout)["patched"])
+        guard run.status == 0 else { return (run, [:]) }
+        var results: [String: Result<JSONValue, Failure>] = [:]
+        for item in try JSONParser.parse(run.stdout)["results"]?.arrayValue ?? [] {
+            guard let name = item["name"]?.stringValue else { continue }
+            if let patched = item["patched"] { results[name] = .success(patched) } else { results[name] = .failure(Failure(reason: item["error"]?.stringValue ?? "?")) }
+        }
+        return (run, results)
     }
+
+    struct Failure: Error { var reason: String }
 
     static func validateYAML(file: String) throws -> Binary.Run {
         try Binary.run(["python3", checker.path, "validate-yaml", file], executable: URL(fileURLWithPath: "/usr/bin/env"))

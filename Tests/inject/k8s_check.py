@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Independent checks of the injector's output, used by ShardlineInjectTests.
 
-patch:         stdin {"object": {...}, "patch": "<base64 RFC 6902>"} -> the object with the patch
-               applied by the `jsonpatch` package, validated; prints the patched object as JSON.
+patch:         stdin [{"name": ..., "object": {...}, "patch": "<base64 RFC 6902>"}, ...] -> each
+               object with its patch applied by the `jsonpatch` package and validated; prints
+               {"results": [{"name", "patched"} or {"name", "error"}, ...]}. One process for all
+               (loading the schemas is the expensive part).
 validate-yaml: FILE -> every YAML document in FILE validated.
 
 Validation is `kubernetes-validate --strict` (offline schemas, unknown fields are errors) for
@@ -25,27 +27,41 @@ except ImportError as error:  # pragma: no cover - reported to the Swift test
 VERSIONS = ["1.29.0", kv.latest_version()]
 
 
-def validate(document, where):
+def problem(document, where):
+    """The first reason `document` is invalid, or None."""
     for version in VERSIONS:
         try:
             kv.validate(document, version, strict=True)
         except kv.ValidationError as error:
             path = "/".join(str(p) for p in error.path)
-            print(f"{where}: invalid for Kubernetes {version} at {path or '(root)'}: {error.message}", file=sys.stderr)
-            sys.exit(1)
+            return f"{where}: invalid for Kubernetes {version} at {path or '(root)'}: {error.message}"
         except (kv.SchemaNotFoundError, kv.InvalidSchemaError) as error:
-            print(f"{where}: no schema for Kubernetes {version}: {error}", file=sys.stderr)
-            sys.exit(1)
+            return f"{where}: no schema for Kubernetes {version}: {error}"
+    return None
+
+
+def validate(document, where):
+    reason = problem(document, where)
+    if reason:
+        print(reason, file=sys.stderr)
+        sys.exit(1)
 
 
 def main():
     mode = sys.argv[1]
     if mode == "patch":
-        request = json.load(sys.stdin)
-        operations = json.loads(base64.b64decode(request["patch"]))
-        patched = jsonpatch.JsonPatch(operations).apply(request["object"])
-        validate(patched, "patched object")
-        json.dump({"patched": patched, "versions": VERSIONS}, sys.stdout)
+        results = []
+        for request in json.load(sys.stdin):
+            name = request["name"]
+            try:
+                operations = json.loads(base64.b64decode(request["patch"]))
+                patched = jsonpatch.JsonPatch(operations).apply(request["object"])
+            except (ValueError, jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
+                results.append({"name": name, "error": f"{name}: the patch does not apply: {error}"})
+                continue
+            reason = problem(patched, name)
+            results.append({"name": name, "error": reason} if reason else {"name": name, "patched": patched})
+        json.dump({"results": results, "versions": VERSIONS}, sys.stdout)
     elif mode == "validate-yaml":
         with open(sys.argv[2]) as handle:
             documents = [d for d in yaml.safe_load_all(handle) if d is not None]

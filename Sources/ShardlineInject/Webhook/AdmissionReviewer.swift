@@ -108,11 +108,11 @@ public struct AdmissionReviewer: Sendable {
         return answer(.injected, patch: patch, warnings: refusals + warnings, detail: (refusals + warnings).isEmpty ? nil : (refusals + warnings).joined(separator: "; "), object: subject)
     }
 
-    /// The API server shows warnings to `kubectl` users; it drops any longer than 120 characters
-    /// with a note, so they are kept short and prefixed.
+    /// The API server shows warnings to `kubectl` users and may truncate those over 256
+    /// characters; the log line keeps the whole reason.
     static func warningText(_ message: String) -> String {
         let text = "shardline: " + message
-        return text.count <= 120 ? text : String(text.prefix(117)) + "..."
+        return text.count <= 256 ? text : String(text.prefix(253)) + "..."
     }
 
     static func badRequest(_ message: String) -> AdmissionAnswer {
