@@ -114,7 +114,7 @@ struct AdmissionReviewerTests {
 struct IndependentValidationTests {
     let reviewer = AdmissionReviewer(objects: ObjectInjector(pods: PodInjector()))
 
-    @Test func everyPatchAppliesAndTheResultIsAValidObject() throws {
+    @Test func everyPatchAppliesAndTheResultIsAValidObject() async throws {
         #expect(KubernetesChecker.available, "python3 with jsonpatch, PyYAML and kubernetes-validate is required (SHARDLINE_REQUIRE_PEERS=1)")
         var patches: [(name: String, object: JSONValue, patch: String)] = []
         var expected: [String: JSONValue] = [:]
@@ -132,7 +132,7 @@ struct IndependentValidationTests {
         // Every opted-in fixture (8 kinds and shapes, plus dry run and overrides) has a patch, and
         // the namespace entry adds the annotation-less pods and templates.
         #expect(patches.count >= 20)
-        let (run, results) = try KubernetesChecker.applyAndValidate(patches)
+        let (run, results) = try await KubernetesChecker.applyAndValidate(patches)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(results.count == patches.count)
         for (name, result) in results.sorted(by: { $0.key < $1.key }) {
@@ -146,7 +146,7 @@ struct IndependentValidationTests {
         }
     }
 
-    @Test func injectOutputValidates() throws {
+    @Test func injectOutputValidates() async throws {
         #expect(KubernetesChecker.available, "python3 with jsonpatch, PyYAML and kubernetes-validate is required (SHARDLINE_REQUIRE_PEERS=1)")
         var sources: [ManifestSource] = []
         for fixture in Repo.fixtureNames where fixture.hasSuffix("-opt-in") {
@@ -163,7 +163,7 @@ struct IndependentValidationTests {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("shardline-inject-\(UUID().uuidString).yaml")
             try result.yaml.write(to: file, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: file) }
-            let run = try KubernetesChecker.validateYAML(file: file.path)
+            let run = try await KubernetesChecker.validateYAML(file: file.path)
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stdout.contains("\"documents\": \(sources.count)"))
         }
@@ -174,19 +174,19 @@ struct IndependentValidationTests {
 /// `shardline inject`, validated like the patches (cert-manager's own kinds have no schema there).
 @Suite("rendered manifests", .enabled(if: KubernetesChecker.enabled && Kubectl.available))
 struct RenderedManifestTests {
-    @Test func theInjectorAndTheInjectedExampleAreValidObjects() throws {
-        let injector = try Binary.run(["kubectl", "kustomize", "manifests/injector"], executable: URL(fileURLWithPath: "/usr/bin/env"))
+    @Test func theInjectorAndTheInjectedExampleAreValidObjects() async throws {
+        let injector = try await Binary.run(["kubectl", "kustomize", "manifests/injector"], executable: URL(fileURLWithPath: "/usr/bin/env"))
         #expect(injector.status == 0, "\(injector.stderr)")
-        let example = try Binary.run(["kubectl", "kustomize", "manifests/example"], executable: URL(fileURLWithPath: "/usr/bin/env"))
+        let example = try await Binary.run(["kubectl", "kustomize", "manifests/example"], executable: URL(fileURLWithPath: "/usr/bin/env"))
         #expect(example.status == 0, "\(example.stderr)")
-        let injected = try Binary.run(["inject"], stdin: example.stdout)
+        let injected = try await Binary.run(["inject"], stdin: example.stdout)
         #expect(injected.status == 0, "\(injected.stderr)")
         #expect(injected.stderr.contains("Deployment users-client spec.template: injected"))
         for yaml in [injector.stdout, injected.stdout] {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("shardline-rendered-\(UUID().uuidString).yaml")
             try yaml.write(to: file, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: file) }
-            let run = try KubernetesChecker.validateYAML(file: file.path)
+            let run = try await KubernetesChecker.validateYAML(file: file.path)
             #expect(run.status == 0, "\(run.stderr)")
         }
     }
@@ -194,7 +194,7 @@ struct RenderedManifestTests {
 
 enum Kubectl {
     static let available: Bool = {
-        guard let run = try? Binary.run(["kubectl", "version", "--client"], executable: URL(fileURLWithPath: "/usr/bin/env")) else { return false }
+        guard let run = try? Binary.runBlocking(["kubectl", "version", "--client"], executable: URL(fileURLWithPath: "/usr/bin/env")) else { return false }
         return run.status == 0
     }()
 }

@@ -26,9 +26,9 @@ struct InjectCLITests {
         return path
     }
 
-    @Test func readsStdinAndFilesInOrderAndReportsOnStderr() throws {
+    @Test func readsStdinAndFilesInOrderAndReportsOnStderr() async throws {
         let service = try temporaryFile("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n")
-        let run = try Binary.run(["inject", "-f", service, "-f", "-", "--image", "reg/shardline:7", "--sidecar-mode", "container"], stdin: Self.deployment)
+        let run = try await Binary.run(["inject", "-f", service, "-f", "-", "--image", "reg/shardline:7", "--sidecar-mode", "container"], stdin: Self.deployment)
         #expect(run.status == 0, "\(run.stderr)")
         let documents = run.stdout.components(separatedBy: "---\n")
         #expect(documents.count == 2)
@@ -37,55 +37,55 @@ struct InjectCLITests {
         #expect(!documents[1].contains("initContainers"))
         #expect(run.stderr.contains("stdin, document 1 (line 1): Deployment users-client spec.template: injected"))
         // Piping the output through again changes nothing.
-        let again = try Binary.run(["inject", "--image", "reg/shardline:7", "--sidecar-mode", "container"], stdin: run.stdout)
+        let again = try await Binary.run(["inject", "--image", "reg/shardline:7", "--sidecar-mode", "container"], stdin: run.stdout)
         #expect(again.status == 0)
         #expect(again.stdout == run.stdout)
     }
 
-    @Test func anErrorWritesNothingToStdoutAndExits1() throws {
+    @Test func anErrorWritesNothingToStdoutAndExits1() async throws {
         let good = try temporaryFile(Self.deployment)
         let bad = try temporaryFile("apiVersion: v1\nkind: Pod\nmetadata: {name: a\n")
-        let run = try Binary.run(["inject", "-f", good, "-f", bad])
+        let run = try await Binary.run(["inject", "-f", good, "-f", bad])
         #expect(run.status == 1)
         #expect(run.stdout.isEmpty)
         #expect(run.stderr.hasPrefix("shardline inject: \(bad), document 1 (line "))
         #expect(run.stderr.contains("invalid YAML"))
 
-        let unknown = try Binary.run(["inject"], stdin: Self.deployment + "\n---\napiVersion: x/v1\nkind: Widget\n")
+        let unknown = try await Binary.run(["inject"], stdin: Self.deployment + "\n---\napiVersion: x/v1\nkind: Widget\n")
         #expect(unknown.status == 1)
         #expect(unknown.stdout.isEmpty)
         #expect(unknown.stderr.contains("stdin, document 2 (line 13): unknown kind 'Widget'"))
 
-        let missing = try Binary.run(["inject", "-f", "/nonexistent.yaml"])
+        let missing = try await Binary.run(["inject", "-f", "/nonexistent.yaml"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("cannot read '/nonexistent.yaml'"))
     }
 
-    @Test func badFlagsAreRefusedBeforeAnyWork() throws {
-        let level = try Binary.run(["inject", "--sidecar-log-level", "loud"], stdin: Self.deployment)
+    @Test func badFlagsAreRefusedBeforeAnyWork() async throws {
+        let level = try await Binary.run(["inject", "--sidecar-log-level", "loud"], stdin: Self.deployment)
         #expect(level.status != 0)
         #expect(level.stderr.contains("--sidecar-log-level 'loud'"))
-        let memory = try Binary.run(["inject", "--memory-limit", "lots"], stdin: Self.deployment)
+        let memory = try await Binary.run(["inject", "--memory-limit", "lots"], stdin: Self.deployment)
         #expect(memory.status != 0)
         #expect(memory.stderr.contains("--memory-limit 'lots'"))
-        let mode = try Binary.run(["inject", "--sidecar-mode", "sidecar"], stdin: Self.deployment)
+        let mode = try await Binary.run(["inject", "--sidecar-mode", "sidecar"], stdin: Self.deployment)
         #expect(mode.stderr.contains("--sidecar-mode must be native or container"))
-        let listen = try Binary.run(["webhook", "--cert", "c", "--key", "k", "--listen", "nowhere"])
+        let listen = try await Binary.run(["webhook", "--cert", "c", "--key", "k", "--listen", "nowhere"])
         #expect(listen.status != 0)
         #expect(listen.stderr.contains("--listen 'nowhere' is not HOST:PORT"))
-        let certs = try Binary.run(["certs", "--service", "Bad_Name", "--namespace", "x", "--output", "/tmp/x"])
+        let certs = try await Binary.run(["certs", "--service", "Bad_Name", "--namespace", "x", "--output", "/tmp/x"])
         #expect(certs.status != 0)
         #expect(certs.stderr.contains("--service 'Bad_Name' is not a DNS label"))
     }
 
-    @Test func webhookExitsWithTheReasonWhenItsCertificateIsUnreadable() throws {
-        let run = try Binary.run(["webhook", "--cert", "/nonexistent/tls.crt", "--key", "/nonexistent/tls.key", "--listen", "127.0.0.1:0"])
+    @Test func webhookExitsWithTheReasonWhenItsCertificateIsUnreadable() async throws {
+        let run = try await Binary.run(["webhook", "--cert", "/nonexistent/tls.crt", "--key", "/nonexistent/tls.key", "--listen", "127.0.0.1:0"])
         #expect(run.status == 1)
         #expect(run.stderr.contains("cannot read the certificate (--cert) '/nonexistent/tls.crt'"))
     }
 
-    @Test func theExampleClientIsAnAnnotatedDeploymentThatInjectTurnsIntoANativeSidecarPod() throws {
-        let run = try Binary.run(["inject", "-f", "manifests/example/client-deployment.yaml"])
+    @Test func theExampleClientIsAnAnnotatedDeploymentThatInjectTurnsIntoANativeSidecarPod() async throws {
+        let run = try await Binary.run(["inject", "-f", "manifests/example/client-deployment.yaml"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("restartPolicy: Always"))
         #expect(run.stdout.contains("http_proxy"))

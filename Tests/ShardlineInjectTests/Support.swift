@@ -31,7 +31,19 @@ enum Binary {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil, executable: URL = url) throws -> Run {
+    /// Runs to the end. The waiting happens on a Dispatch thread: blocking one of Swift
+    /// concurrency's few cooperative threads would starve the timing-sensitive tests that run in
+    /// parallel (the sidecar's).
+    static func run(_ arguments: [String], stdin: String? = nil, executable: URL = url) async throws -> Run {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runBlocking(arguments, stdin: stdin, executable: executable) })
+            }
+        }
+    }
+
+    /// For the one-time peer checks that decide whether a suite runs (evaluated outside tests).
+    static func runBlocking(_ arguments: [String], stdin: String? = nil, executable: URL = url) throws -> Run {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -72,7 +84,7 @@ enum KubernetesChecker {
     static let required = ProcessInfo.processInfo.environment["SHARDLINE_REQUIRE_PEERS"] == "1"
 
     static let available: Bool = {
-        guard let run = try? Binary.run(["python3", "-c", "import jsonpatch, yaml, kubernetes_validate"], executable: URL(fileURLWithPath: "/usr/bin/env")) else { return false }
+        guard let run = try? Binary.runBlocking(["python3", "-c", "import jsonpatch, yaml, kubernetes_validate"], executable: URL(fileURLWithPath: "/usr/bin/env")) else { return false }
         return run.status == 0
     }()
 
@@ -81,9 +93,9 @@ enum KubernetesChecker {
     /// Applies each base64 patch to its object with `jsonpatch` and validates the result strictly
     /// for Kubernetes 1.29 and the newest schemas, all in one Python process; returns, per name,
     /// the patched object or the reason it failed.
-    static func applyAndValidate(_ patches: [(name: String, object: JSONValue, patch: String)]) throws -> (run: Binary.Run, results: [String: Result<JSONValue, Failure>]) {
+    static func applyAndValidate(_ patches: [(name: String, object: JSONValue, patch: String)]) async throws -> (run: Binary.Run, results: [String: Result<JSONValue, Failure>]) {
         let input = JSONValue.array(patches.map { .object([("name", .string($0.name)), ("object", $0.object), ("patch", .string($0.patch))]) }).serialized()
-        let run = try Binary.run(["python3", checker.path, "patch"], stdin: input, executable: URL(fileURLWithPath: "/usr/bin/env"))
+        let run = try await Binary.run(["python3", checker.path, "patch"], stdin: input, executable: URL(fileURLWithPath: "/usr/bin/env"))
         guard run.status == 0 else { return (run, [:]) }
         var results: [String: Result<JSONValue, Failure>] = [:]
         for item in try JSONParser.parse(run.stdout)["results"]?.arrayValue ?? [] {
@@ -95,8 +107,8 @@ enum KubernetesChecker {
 
     struct Failure: Error { var reason: String }
 
-    static func validateYAML(file: String) throws -> Binary.Run {
-        try Binary.run(["python3", checker.path, "validate-yaml", file], executable: URL(fileURLWithPath: "/usr/bin/env"))
+    static func validateYAML(file: String) async throws -> Binary.Run {
+        try await Binary.run(["python3", checker.path, "validate-yaml", file], executable: URL(fileURLWithPath: "/usr/bin/env"))
     }
 
     static var checker: URL { Repo.checker }

@@ -10,7 +10,7 @@ import Testing
 @Suite("shardline webhook process")
 struct WebhookProcessTests {
     @Test func logsJSONAnswersOverTLSAndExitsZeroOnSIGTERM() async throws {
-        let certificates = try WebhookTLSTests.makeCertificates()
+        let certificates = try await WebhookTLSTests.makeCertificates()
         defer { try? FileManager.default.removeItem(at: certificates) }
         let process = Process()
         process.executableURL = Binary.url
@@ -35,7 +35,7 @@ struct WebhookProcessTests {
         let lines = LineReader(handle: output.fileHandleForReading)
         var port: Int?
         let deadline = ContinuousClock.now + .seconds(30)
-        while port == nil, ContinuousClock.now < deadline, let line = lines.next() {
+        while port == nil, ContinuousClock.now < deadline, let line = await lines.nextOffThePool() {
             let entry = try JSONParser.parse(line)
             #expect(entry["ts"]?.stringValue != nil && entry["level"]?.stringValue != nil, "not a JSON log line: \(line)")
             if entry["msg"]?.stringValue == "webhook listening" {
@@ -57,14 +57,21 @@ struct WebhookProcessTests {
         #expect(!process.isRunning)
         #expect(process.terminationStatus == 0)
         var rest: [String] = []
-        while let line = lines.next() { rest.append(line) }
+        while let line = await lines.nextOffThePool() { rest.append(line) }
         #expect(rest.contains { $0.contains(#""msg":"admission""#) && $0.contains(#""outcome":"injected""#) && $0.contains(#""object":"Deployment team-a/users-client""#) })
         #expect(rest.last?.contains(#""msg":"stopped""#) == true)
     }
 }
 
 /// Lines from a pipe, read as they arrive (ends at end of file).
-final class LineReader {
+final class LineReader: @unchecked Sendable {
+    /// `next()` on a Dispatch thread, so a blocking read never holds a cooperative thread.
+    func nextOffThePool() async -> String? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.next()) }
+        }
+    }
+
     private let handle: FileHandle
     private var buffer = Data()
 

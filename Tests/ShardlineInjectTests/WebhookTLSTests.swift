@@ -51,9 +51,9 @@ struct WebhookTLSTests {
     }
 
     /// `shardline certs` into a fresh directory; checks what it prints.
-    static func makeCertificates() throws -> URL {
+    static func makeCertificates() async throws -> URL {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("shardline-certs-\(UUID().uuidString)")
-        let run = try Binary.run(["certs", "--service", "shardline-injector", "--namespace", "shardline-system", "--output", output.path])
+        let run = try await Binary.run(["certs", "--service", "shardline-injector", "--namespace", "shardline-system", "--output", output.path])
         #expect(run.status == 0, "\(run.stderr)")
         let ca = try Data(contentsOf: output.appendingPathComponent("ca.crt"))
         #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == ca.base64EncodedString())
@@ -114,8 +114,8 @@ struct WebhookTLSTests {
     }
 
     @Test func servesAdmissionReviewsAndSwapsItsCertificateWithoutBreakingOpenConnections() async throws {
-        let first = try Self.makeCertificates()
-        let second = try Self.makeCertificates()
+        let first = try await Self.makeCertificates()
+        let second = try await Self.makeCertificates()
         var secret = try MountedSecret()
         try secret.publish(from: first)
 
@@ -201,9 +201,9 @@ struct WebhookTLSTests {
         for directory in [first, second, secret.directory] { try? FileManager.default.removeItem(at: directory) }
     }
 
-    @Test func startRefusesMismatchedOrMissingFilesNamingThem() throws {
-        let first = try Self.makeCertificates()
-        let second = try Self.makeCertificates()
+    @Test func startRefusesMismatchedOrMissingFilesNamingThem() async throws {
+        let first = try await Self.makeCertificates()
+        let second = try await Self.makeCertificates()
         #expect {
             _ = try ServingCertificate(certificatePath: first.appendingPathComponent("tls.crt").path, keyPath: second.appendingPathComponent("tls.key").path)
         } throws: { error in
