@@ -18,6 +18,9 @@ struct Shardline: AsyncParsableCommand {
             ValidateCommand.self,
             SidecarCommand.self,
             DemoCommand.self,
+            InjectCommand.self,
+            WebhookCommand.self,
+            CertsCommand.self,
         ]
     )
 }

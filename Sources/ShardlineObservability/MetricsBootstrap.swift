@@ -10,7 +10,7 @@ public enum MetricsBootstrap {
 
     /// Latency buckets for a loopback hop plus one pod-to-pod hop: the library default starts at
     /// 5 ms, where a healthy sidecar request would already be in its top percentile.
-    static let requestDurationBuckets: [Duration] = [
+    public static let requestDurationBuckets: [Duration] = [
         .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
         .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
         .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
