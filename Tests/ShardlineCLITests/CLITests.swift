@@ -26,7 +26,15 @@ struct CLITests {
 
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    func shardline(_ arguments: String...) throws -> Run {
+    /// Runs `shardline` off Swift concurrency's shared threads: on a 2-core machine there are two,
+    /// and a test blocked in `waitUntilExit` on one of them stalls every other test in the process
+    /// (and its time limits).
+    func shardline(_ arguments: String...) async throws -> Run {
+        let arguments = arguments
+        return try await offTheSharedThreads { try Self.runBlocking(arguments) }
+    }
+
+    static func runBlocking(_ arguments: [String]) throws -> Run {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
@@ -47,8 +55,8 @@ struct CLITests {
         return path
     }
 
-    @Test func routeJSONHasTheDocumentedFieldsAndAgreesWithTheVectors() throws {
-        let run = try shardline("route", "--json", "/users/alice/profile", "/users/al%69ce/x", "http://cache/c/session-42")
+    @Test func routeJSONHasTheDocumentedFieldsAndAgreesWithTheVectors() async throws {
+        let run = try await shardline("route", "--json", "/users/alice/profile", "/users/al%69ce/x", "http://cache/c/session-42")
         #expect(run.status == 0)
         let lines = run.jsonLines
         #expect(lines.count == 3)
@@ -64,8 +72,8 @@ struct CLITests {
         #expect(lines[2]["algorithm"] as? String == "nginx-ketama")
     }
 
-    @Test func routeRejectedPathsGetAnErrorObjectAndExitTwo() throws {
-        let run = try shardline("route", "--json", "--host", "cache", "/c/ok", "/not-a-cache-path")
+    @Test func routeRejectedPathsGetAnErrorObjectAndExitTwo() async throws {
+        let run = try await shardline("route", "--json", "--host", "cache", "/c/ok", "/not-a-cache-path")
         #expect(run.status == 2)
         let lines = run.jsonLines
         #expect(lines.count == 2)
@@ -74,22 +82,22 @@ struct CLITests {
         #expect(lines[1]["status"] as? Int == 400)
     }
 
-    @Test func routeHumanOutputNamesShardAndPod() throws {
-        let run = try shardline("route", "/users/bob/settings")
+    @Test func routeHumanOutputNamesShardAndPod() async throws {
+        let run = try await shardline("route", "/users/bob/settings")
         #expect(run.status == 0)
         #expect(run.stdout.contains("/users/bob/settings -> users shard "))
         #expect(run.stdout.contains(".users.default.svc.cluster.local:8080"))
         #expect(run.stdout.contains("key \"bob\""))
     }
 
-    @Test func routeByHeader() throws {
-        let run = try shardline("route", "--json", "--host", "sessions", "--header", "X-Session-ID=abc", "/login")
+    @Test func routeByHeader() async throws {
+        let run = try await shardline("route", "--json", "--host", "sessions", "--header", "X-Session-ID=abc", "/login")
         #expect(run.status == 0)
         #expect(run.jsonLines.first?["key"] as? String == "abc")
     }
 
-    @Test func planJSONShape() throws {
-        let run = try shardline("plan", "--replicas", "4", "--service", "users", "--sample", "20000", "--json")
+    @Test func planJSONShape() async throws {
+        let run = try await shardline("plan", "--replicas", "4", "--service", "users", "--sample", "20000", "--json")
         #expect(run.status == 0)
         let plan = try #require(run.jsonLines.first)
         #expect(plan["from"] as? Int == 3)
@@ -105,56 +113,56 @@ struct CLITests {
         #expect(moves.reduce(0) { $0 + ($1["keys"] ?? 0) } == plan["moved"] as? Int)
     }
 
-    @Test func planWithAKeysFile() throws {
+    @Test func planWithAKeysFile() async throws {
         let keys = try temporaryFile((0..<1000).map { "user-\($0)" }.joined(separator: "\n"))
-        let run = try shardline("plan", "--service", "cache", "--endpoints", "10.0.0.5:11211,10.0.0.6:11211,10.0.0.7:11211", "--keys", keys, "--json")
+        let run = try await shardline("plan", "--service", "cache", "--endpoints", "10.0.0.5:11211,10.0.0.6:11211,10.0.0.7:11211", "--keys", keys, "--json")
         #expect(run.status == 0)
         #expect(run.jsonLines.first?["keys"] as? Int == 1000)
         #expect(run.jsonLines.first?["to"] as? Int == 3)
         #expect(run.jsonLines.first?["algorithm"] as? String == "nginx-ketama")
     }
 
-    @Test func planNeedsAServiceWhenThereAreSeveral() throws {
-        let run = try shardline("plan", "--replicas", "4")
+    @Test func planNeedsAServiceWhenThereAreSeveral() async throws {
+        let run = try await shardline("plan", "--replicas", "4")
         #expect(run.status != 0)
         #expect(run.stderr.contains("choose one with --service"))
     }
 
-    @Test func validateGoodAndBad() throws {
-        let good = try shardline("validate", "sdk/examples/shardline.yaml")
+    @Test func validateGoodAndBad() async throws {
+        let good = try await shardline("validate", "sdk/examples/shardline.yaml")
         #expect(good.status == 0)
         #expect(good.stdout.hasPrefix("OK: "))
         #expect(good.stdout.split(separator: "\n").count == 1)
 
         let bad = try temporaryFile("services:\n  - name: users\n    hosts: [users]\n    pattern: '^/users/([^/]+'\n    endpoints: ['h:1']\n    replica: 3\n")
-        let run = try shardline("validate", bad)
+        let run = try await shardline("validate", bad)
         #expect(run.status == 1)
         #expect(run.stderr.contains("services[0].pattern (line 4)"))
         #expect(run.stderr.contains("services[0].replica (line 6): unknown field 'replica'"))
 
-        let json = try shardline("validate", "--json", bad)
+        let json = try await shardline("validate", "--json", bad)
         #expect(json.status == 1)
         let errors = try #require(json.jsonLines.first?["errors"] as? [[String: Any]])
         #expect(errors.count == 2)
         #expect(Set(errors.compactMap { $0["field"] as? String }) == ["services[0].pattern", "services[0].replica"])
     }
 
-    @Test func badArgumentsSayWhatToDo() throws {
-        let missing = try shardline("validate", "/nonexistent/config.yaml")
+    @Test func badArgumentsSayWhatToDo() async throws {
+        let missing = try await shardline("validate", "/nonexistent/config.yaml")
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("cannot read config file '/nonexistent/config.yaml'"))
-        let noPaths = try shardline("route")
+        let noPaths = try await shardline("route")
         #expect(noPaths.status != 0)
         #expect(noPaths.stderr.contains("path"))
-        let badReplicas = try shardline("plan", "--service", "users", "--replicas", "0")
+        let badReplicas = try await shardline("plan", "--service", "users", "--replicas", "0")
         #expect(badReplicas.status != 0)
         #expect(badReplicas.stderr.contains("--replicas must be in 1...10000"))
     }
 
     /// The README's first command: three local shards, the real sidecar, every answer from the
     /// predicted shard.
-    @Test func demoRoutesThroughTheRealSidecarToThePredictedShards() throws {
-        let run = try shardline("demo", "/users/alice/profile", "/users/oscar/x", "/users/bob/y", "/healthz")
+    @Test func demoRoutesThroughTheRealSidecarToThePredictedShards() async throws {
+        let run = try await shardline("demo", "/users/alice/profile", "/users/oscar/x", "/users/bob/y", "/healthz")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("4/4 requests reached the shard the core predicted"))
         let rows = run.stdout.split(separator: "\n").filter { $0.hasPrefix("/") }
@@ -163,5 +171,12 @@ struct CLITests {
         // Three shards exist and these keys cover more than one of them.
         let answered = Set(rows.compactMap { row in row.range(of: "shard [0-9]+ +[0-9]{3}", options: .regularExpression).map { String(row[$0]) } })
         #expect(answered.count > 1)
+    }
+}
+
+/// Runs blocking work (a child process to completion) on a Dispatch thread and awaits it.
+func offTheSharedThreads<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -21,7 +21,11 @@ struct GenerateCLITests {
         var stderr: String
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> Run {
+    static func run(_ executable: String, _ arguments: [String]) async throws -> Run {
+        try await offTheSharedThreads { try runBlocking(executable, arguments) }
+    }
+
+    static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -45,8 +49,8 @@ struct GenerateCLITests {
             stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
 
-    static func shardline(_ arguments: [String]) throws -> Run {
-        try run(CLITests.binary.path, arguments)
+    static func shardline(_ arguments: [String]) async throws -> Run {
+        try await run(CLITests.binary.path, arguments)
     }
 
     static func temporaryFolder() -> URL {
@@ -77,10 +81,10 @@ struct GenerateCLITests {
 
     // MARK: The committed example
 
-    @Test func theCommittedExampleIsWhatGenerateProduces() throws {
+    @Test func theCommittedExampleIsWhatGenerateProduces() async throws {
         let folder = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let run = try Self.shardline(Self.seedArguments + ["--output", folder.path])
+        let run = try await Self.shardline(Self.seedArguments + ["--output", folder.path])
         #expect(run.status == 0, "\(run.stderr)")
         let generated = try Self.files(in: folder)
         let committed = try Self.files(in: Self.root.appendingPathComponent("manifests/base"))
@@ -98,17 +102,17 @@ struct GenerateCLITests {
         ["--shards", "7", "--namespace", "shop", "--cluster-domain", "k8s.example", "--port", "9090", "--algorithm", "maglev"],
         ["--shards", "1", "--algorithm", "nginx-ketama", "--on-miss", "reject"],
     ])
-    func theConfigValidatesAndRoutesToExactlyThePodDNSNames(_ extra: [String]) throws {
+    func theConfigValidatesAndRoutesToExactlyThePodDNSNames(_ extra: [String]) async throws {
         let folder = Self.temporaryFolder()
         defer {
             try? FileManager.default.removeItem(at: folder)
             try? FileManager.default.removeItem(atPath: folder.path + ".config.yaml")
         }
         let arguments = ["generate", "--name", "orders", "--image", "registry.example/orders:2", "--pattern", "^/orders/([^/]+)"] + extra + ["--output", folder.path]
-        let generate = try Self.shardline(arguments)
+        let generate = try await Self.shardline(arguments)
         #expect(generate.status == 0, "\(generate.stderr)")
         let config = try Self.extractConfig(folder)
-        let validate = try Self.shardline(["validate", config])
+        let validate = try await Self.shardline(["validate", config])
         #expect(validate.status == 0, "\(validate.stdout)\(validate.stderr)")
 
         // What Kubernetes will create: pod <statefulSet>-<i> for i < replicas, each with the DNS name
@@ -130,7 +134,7 @@ struct GenerateCLITests {
         let expected = Set((0..<replicas).map { "\(name)-\($0).\(serviceName).\(namespace).svc.\(clusterDomain):\(port)" })
 
         let paths = (0..<(replicas * 60)).map { "/orders/customer-\($0)/items" }
-        let route = try Self.shardline(["route", "--config", config, "--json"] + paths)
+        let route = try await Self.shardline(["route", "--config", config, "--json"] + paths)
         #expect(route.status == 0, "\(route.stderr)")
         let lines = route.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(lines.count == paths.count)
@@ -152,12 +156,12 @@ struct GenerateCLITests {
         (["--name", "Users_Store"], "DNS label"),
         (["--image", "registry.example/users: 1.0"], "whitespace"),
     ])
-    func aBadFlagExplainsItselfAndWritesNothing(_ change: [String], _ mention: String) throws {
+    func aBadFlagExplainsItselfAndWritesNothing(_ change: [String], _ mention: String) async throws {
         var arguments = Self.seedArguments
         let flag = change[0]
         if let index = arguments.firstIndex(of: flag) { arguments[index + 1] = change[1] } else { arguments += change }
         let folder = Self.temporaryFolder()
-        let run = try Self.shardline(arguments + ["--output", folder.path])
+        let run = try await Self.shardline(arguments + ["--output", folder.path])
         #expect(run.status != 0)
         #expect(run.stderr.contains(flag), "\(run.stderr)")
         #expect(run.stderr.contains(mention), "\(run.stderr)")
@@ -165,11 +169,11 @@ struct GenerateCLITests {
         #expect(run.stdout.isEmpty)
     }
 
-    @Test func flagsThatOnlyWorkTogetherSaySo() throws {
-        let noOutput = try Self.shardline(Self.seedArguments + ["--from-config", "sdk/examples/shardline.yaml"])
+    @Test func flagsThatOnlyWorkTogetherSaySo() async throws {
+        let noOutput = try await Self.shardline(Self.seedArguments + ["--from-config", "sdk/examples/shardline.yaml"])
         #expect(noOutput.status != 0)
         #expect(noOutput.stderr.contains("add --output DIR"), "\(noOutput.stderr)")
-        let noImage = try Self.shardline(Self.seedArguments + ["--client", "users-client"])
+        let noImage = try await Self.shardline(Self.seedArguments + ["--client", "users-client"])
         #expect(noImage.status != 0)
         #expect(noImage.stderr.contains("--client-image"), "\(noImage.stderr)")
         #expect(noImage.stdout.isEmpty)
@@ -177,20 +181,20 @@ struct GenerateCLITests {
 
     // MARK: Resharding
 
-    static func reshard(from: Int, to: Int) throws -> (guide: [String: Any], plan: [String: Any], folder: URL, text: String) {
+    static func reshard(from: Int, to: Int) async throws -> (guide: [String: Any], plan: [String: Any], folder: URL, text: String) {
         let before = temporaryFolder()
         let after = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: before) }
         var arguments = seedArguments
         arguments[arguments.firstIndex(of: "--shards")! + 1] = String(from)
-        #expect(try shardline(arguments + ["--output", before.path]).status == 0)
+        #expect(try await shardline(arguments + ["--output", before.path]).status == 0)
         let config = try extractConfig(before)
         arguments[arguments.firstIndex(of: "--shards")! + 1] = String(to)
-        let json = try shardline(arguments + ["--from-config", config, "--output", after.path, "--json"])
+        let json = try await shardline(arguments + ["--from-config", config, "--output", after.path, "--json"])
         #expect(json.status == 0, "\(json.stderr)")
-        let text = try shardline(arguments + ["--from-config", config, "--output", after.path])
+        let text = try await shardline(arguments + ["--from-config", config, "--output", after.path])
         #expect(text.status == 0, "\(text.stderr)")
-        let plan = try shardline(["plan", "--config", config, "--replicas", String(to), "--service", "users", "--json"])
+        let plan = try await shardline(["plan", "--config", config, "--replicas", String(to), "--service", "users", "--json"])
         #expect(plan.status == 0, "\(plan.stderr)")
         try? FileManager.default.removeItem(atPath: config)
         let guide = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)")
@@ -198,8 +202,8 @@ struct GenerateCLITests {
         return (guide, planObject, after, text.stdout)
     }
 
-    @Test func growingPrintsTheCoresPlanAndScalesBeforeTheConfigChanges() throws {
-        let (guide, plan, folder, text) = try Self.reshard(from: 3, to: 4)
+    @Test func growingPrintsTheCoresPlanAndScalesBeforeTheConfigChanges() async throws {
+        let (guide, plan, folder, text) = try await Self.reshard(from: 3, to: 4)
         defer { try? FileManager.default.removeItem(at: folder) }
         let guidePlan = try #require(guide["plan"] as? [String: Any])
         #expect(guidePlan["moved_fraction"] as? Double == plan["moved_fraction"] as? Double)
@@ -216,12 +220,12 @@ struct GenerateCLITests {
         #expect(ShardManifestsDig.dig(try Self.object(folder, "users-statefulset.yaml"), "spec", "replicas") as? Int == 4)
         let newConfig = try Self.extractConfig(folder)
         defer { try? FileManager.default.removeItem(atPath: newConfig) }
-        let validate = try Self.shardline(["validate", "--json", newConfig])
+        let validate = try await Self.shardline(["validate", "--json", newConfig])
         #expect(validate.stdout.contains("\"replicas\":4"), "\(validate.stdout)")
     }
 
-    @Test func shrinkingChangesTheConfigAndWaitsBeforeScalingDown() throws {
-        let (guide, plan, folder, text) = try Self.reshard(from: 4, to: 3)
+    @Test func shrinkingChangesTheConfigAndWaitsBeforeScalingDown() async throws {
+        let (guide, plan, folder, text) = try await Self.reshard(from: 4, to: 3)
         defer { try? FileManager.default.removeItem(at: folder) }
         #expect((guide["plan"] as? [String: Any])?["moved_fraction"] as? Double == plan["moved_fraction"] as? Double)
         let steps = try #require(guide["steps"] as? [[String: Any]])
@@ -233,14 +237,14 @@ struct GenerateCLITests {
         #expect(text.contains("dnsRefreshInterval") && text.contains("syncFrequency"))
     }
 
-    @Test func reshardingAnotherNamespaceIsRefused() throws {
+    @Test func reshardingAnotherNamespaceIsRefused() async throws {
         let before = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: before) }
-        #expect(try Self.shardline(Self.seedArguments + ["--output", before.path]).status == 0)
+        #expect(try await Self.shardline(Self.seedArguments + ["--output", before.path]).status == 0)
         let config = try Self.extractConfig(before)
         defer { try? FileManager.default.removeItem(atPath: config) }
         let after = Self.temporaryFolder()
-        let run = try Self.shardline(Self.seedArguments + ["--namespace", "shop", "--from-config", config, "--output", after.path])
+        let run = try await Self.shardline(Self.seedArguments + ["--namespace", "shop", "--from-config", config, "--output", after.path])
         #expect(run.status != 0)
         #expect(run.stderr.contains("--namespace") && run.stderr.contains("only the shard count"), "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: after.path))
@@ -248,19 +252,19 @@ struct GenerateCLITests {
 
     // MARK: plan on an nginx-ketama endpoints service
 
-    @Test func planDoesNotInventNginxKetamaServerNames() throws {
-        let refused = try Self.shardline(["plan", "--service", "cache", "--replicas", "3"])
+    @Test func planDoesNotInventNginxKetamaServerNames() async throws {
+        let refused = try await Self.shardline(["plan", "--service", "cache", "--replicas", "3"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("nginx-ketama") && refused.stderr.contains("--endpoints"), "\(refused.stderr)")
         #expect(refused.stdout.isEmpty)
-        let given = try Self.shardline(["plan", "--service", "cache", "--endpoints", "10.0.0.5:11211,10.0.0.6:11211,10.0.0.7:11211", "--json"])
+        let given = try await Self.shardline(["plan", "--service", "cache", "--endpoints", "10.0.0.5:11211,10.0.0.6:11211,10.0.0.7:11211", "--json"])
         #expect(given.status == 0, "\(given.stderr)")
-        let other = try Self.shardline(["plan", "--service", "cache", "--endpoints", "10.0.0.5:11211,10.0.0.6:11211,10.0.0.99:11211", "--json"])
+        let other = try await Self.shardline(["plan", "--service", "cache", "--endpoints", "10.0.0.5:11211,10.0.0.6:11211,10.0.0.99:11211", "--json"])
         #expect(given.stdout != other.stdout, "the answer depends on the new server's address")
-        let statefulSet = try Self.shardline(["plan", "--service", "users", "--endpoints", "10.0.0.5:8080"])
+        let statefulSet = try await Self.shardline(["plan", "--service", "users", "--endpoints", "10.0.0.5:8080"])
         #expect(statefulSet.status != 0)
         #expect(statefulSet.stderr.contains("named by ordinal"), "\(statefulSet.stderr)")
-        let shrink = try Self.shardline(["plan", "--service", "cache", "--replicas", "1", "--json"])
+        let shrink = try await Self.shardline(["plan", "--service", "cache", "--replicas", "1", "--json"])
         #expect(shrink.status == 0, "shrinking needs no new names: \(shrink.stderr)")
     }
 
@@ -271,7 +275,7 @@ struct GenerateCLITests {
     @Test(
         .enabled(if: toolsPresent || peersRequired, "needs kubectl and kubernetes-validate (pip install kubernetes-validate); set SHARDLINE_REQUIRE_PEERS=1 to make their absence a failure"),
         .timeLimit(.minutes(5)))
-    func everyManifestPassesStrictSchemaValidation() throws {
+    func everyManifestPassesStrictSchemaValidation() async throws {
         guard let kubectl = Self.kubectl, let validator = Self.validator else {
             Issue.record("SHARDLINE_REQUIRE_PEERS=1 but kubectl or kubernetes-validate is missing")
             return
@@ -290,7 +294,7 @@ struct GenerateCLITests {
         #expect(folders.contains { $0.hasSuffix("manifests/base") } && folders.contains { $0.hasSuffix("manifests/example") })
 
         let full = work.appendingPathComponent("full")
-        let fullRun = try Self.shardline([
+        let fullRun = try await Self.shardline([
             "generate", "--name", "orders", "--image", "registry.example/orders:2", "--shards", "5", "--pattern", "^/orders/([^/]+)",
             "--namespace", "shop", "--storage", "10Gi", "--storage-class", "fast", "--cpu", "250m", "--memory", "256Mi",
             "--cpu-limit", "1", "--memory-limit", "512Mi", "--label", "team=orders", "--client", "orders-client",
@@ -298,13 +302,13 @@ struct GenerateCLITests {
         ])
         #expect(fullRun.status == 0, "\(fullRun.stderr)")
         folders.append(full.path)
-        let (_, _, resharded, _) = try Self.reshard(from: 3, to: 4)
+        let (_, _, resharded, _) = try await Self.reshard(from: 3, to: 4)
         defer { try? FileManager.default.removeItem(at: resharded) }
         folders.append(resharded.path)
 
         var rendered: [String] = []
         for (index, folder) in folders.enumerated() {
-            let run = try Self.run(kubectl, ["kustomize", folder])
+            let run = try await Self.run(kubectl, ["kustomize", folder])
             #expect(run.status == 0, "kubectl kustomize \(folder): \(run.stderr)")
             let file = work.appendingPathComponent("rendered-\(index).yaml").path
             try run.stdout.write(toFile: file, atomically: true, encoding: .utf8)
@@ -312,17 +316,17 @@ struct GenerateCLITests {
             rendered.append(file)
         }
         // The stdout form too (a comment header, then the objects as one stream).
-        let stream = try Self.shardline(Self.seedArguments + ["--client", "users-client", "--client-image", "registry.example/users-client:1.0", "--storage", "1Gi"])
+        let stream = try await Self.shardline(Self.seedArguments + ["--client", "users-client", "--client-image", "registry.example/users-client:1.0", "--storage", "1Gi"])
         #expect(stream.status == 0, "\(stream.stderr)")
         let streamFile = work.appendingPathComponent("stdout.yaml").path
         try stream.stdout.write(toFile: streamFile, atomically: true, encoding: .utf8)
         rendered.append(streamFile)
 
-        let newest = try Self.run("/usr/bin/env", ["python3", "-c", "import kubernetes_validate.utils as u; print(u.latest_version())"])
+        let newest = try await Self.run("/usr/bin/env", ["python3", "-c", "import kubernetes_validate.utils as u; print(u.latest_version())"])
         let newestVersion = newest.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(newest.status == 0 && !newestVersion.isEmpty, "\(newest.stderr)")
         for version in ["1.29.0", newestVersion] {
-            let run = try Self.run(validator, ["--strict", "--kubernetes-version", version] + rendered)
+            let run = try await Self.run(validator, ["--strict", "--kubernetes-version", version] + rendered)
             #expect(run.status == 0, "kubernetes-validate --strict -k \(version) failed for \(folders):\n\(run.stdout)\(run.stderr)")
             #expect(run.stdout.contains("passed for resource statefulset/orders against version"), "\(run.stdout)")
             #expect(run.stdout.contains("passed for resource deployment/users-client against version"), "\(run.stdout)")

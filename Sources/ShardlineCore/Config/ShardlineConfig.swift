@@ -133,12 +133,6 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    /// 127.0.0.0/8, ::1 or `localhost`: reachable from this pod only.
-    public var isLoopback: Bool {
-        let lowered = host.lowercased()
-        return lowered == "localhost" || lowered == "::1" || lowered == "0:0:0:0:0:0:0:1" || lowered.hasPrefix("127.")
-    }
-
     /// Parses `HOST:PORT` or `[V6]:PORT`; nil when either part is missing or the port is out of range.
     public init?(parsing text: String) {
         let hostPart: Substring
