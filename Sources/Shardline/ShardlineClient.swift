@@ -191,7 +191,9 @@ public final class ShardlineClient: Sendable {
             }
             let probe = admission == .probe
             do {
-                let response = try await httpClient.execute(shardRequest, deadline: deadline, logger: logger)
+                let response = try await Self.beforeDeadline(deadline) { [httpClient, shardRequest] in
+                    try await httpClient.execute(shardRequest, deadline: deadline, logger: logger)
+                }
                 if health.recordSuccess(decision.address, probe: probe) == .restored {
                     logger.info("shard restored: the probe request got an answer", metadata: decision.logMetadata)
                 }
@@ -225,6 +227,32 @@ public final class ShardlineClient: Sendable {
     }
 }
 
+extension ShardlineClient {
+    /// AsyncHTTPClient applies its deadline only in some of a request's states: a request that
+    /// waits in the pool's queue past it can still be handed a connection and answered late. The
+    /// timeout is a promise to the caller, so it is raced here as well and the loser cancelled;
+    /// AsyncHTTPClient cancels the request on task cancellation.
+    static func beforeDeadline<T: Sendable>(
+        _ deadline: NIODeadline, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                let now = NIODeadline.now()
+                if deadline > now {
+                    try await Task.sleep(nanoseconds: UInt64((deadline - now).nanoseconds))
+                }
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw HTTPClientError.deadlineExceeded
+            }
+            return value
+        }
+    }
+}
+
 extension RouteDecision {
     var logMetadata: Logger.Metadata {
         ["service": .string(service), "shard": .stringConvertible(shard), "address": .string(address.description)]
@@ -251,6 +279,7 @@ extension ShardlineError {
         let why: String
         switch failure {
         case .connectFailed: why = "could not connect (\(cause))"
+        case .closedBeforeWrite: why = "the shard closed the kept-alive connection before the request was written (\(cause))"
         case .connectionLost: why = "the connection broke before the response (\(cause))"
         case .responseTimeout: why = "no response before the deadline (\(cause))"
         }
@@ -283,7 +312,7 @@ extension ShardlineError {
     func sidecarStatus(for failure: RetryState.Failure) -> Int {
         switch failure {
         case .connectFailed: return 503
-        case .connectionLost: return 502
+        case .closedBeforeWrite, .connectionLost: return 502
         case .responseTimeout: return 504
         }
     }
