@@ -33,7 +33,7 @@ struct FailurePolicyTests {
             try await SDKTest.withHTTPClient(settings) { httpClient in
                 let client = try Self.client(endpoints: SDKTest.endpoints(shards), settings: settings, httpClient: httpClient)
                 await #expect {
-                    _ = try await client.execute(HTTPClientRequest(url: "http://users/drop-get"), timeout: .seconds(5))
+                    _ = try await client.execute(HTTPClientRequest(url: "http://users/drop-get"), timeout: .seconds(30))
                 } throws: { error in
                     guard let error = error as? ShardlineError else { return false }
                     return error.code == .shardUnavailable && error.shard == 0 && error.message.contains("retries exhausted after 2 attempts")
@@ -44,7 +44,7 @@ struct FailurePolicyTests {
                 post.method = .POST
                 post.body = .bytes(ByteBuffer(string: "charge the card once"))
                 await #expect {
-                    _ = try await client.execute(post, timeout: .seconds(5))
+                    _ = try await client.execute(post, timeout: .seconds(30))
                 } throws: { error in
                     guard let error = error as? ShardlineError else { return false }
                     return error.code == .shardUnavailable && error.message.contains("not retried: the method is not idempotent")
@@ -65,7 +65,7 @@ struct FailurePolicyTests {
             let client = try Self.client(endpoints: ["127.0.0.1:\(port)"], settings: settings, httpClient: httpClient, metrics: metrics)
             let request = HTTPClientRequest(url: "http://users/alice")
             await #expect {
-                _ = try await client.execute(request, timeout: .seconds(5))
+                _ = try await client.execute(request, timeout: .seconds(30))
             } throws: { error in
                 guard let error = error as? ShardlineError else { return false }
                 return error.code == .shardUnavailable && error.address == PodAddress(host: "127.0.0.1", port: port)
@@ -76,7 +76,7 @@ struct FailurePolicyTests {
 
             // Ejected: failed fast, no connect attempt.
             await #expect {
-                _ = try await client.execute(request, timeout: .seconds(5))
+                _ = try await client.execute(request, timeout: .seconds(30))
             } throws: { error in
                 guard let error = error as? ShardlineError else { return false }
                 return error.code == .shardUnavailable && error.message.contains("is ejected")
@@ -87,7 +87,7 @@ struct FailurePolicyTests {
             var answered = false
             try await eventually("the probe after the ejection window reaches the shard again", timeout: .seconds(10)) {
                 do {
-                    let response = try await client.execute(request, timeout: .seconds(5))
+                    let response = try await client.execute(request, timeout: .seconds(30))
                     answered = response.headers.first(name: "x-backend") == "back"
                     return true
                 } catch let error as ShardlineError where error.message.contains("is ejected") {

@@ -17,7 +17,7 @@ extension Ops {
         @Test("SIGTERM: stop accepting, finish the in-flight request, exit 0; every log line is JSON")
         func sigtermDrains() async throws {
             let slow = try await TestBackend.start(name: "slow", on: MultiThreadedEventLoopGroup.singleton)
-            let directory = try ConfigMapDirectory(yaml: OpsConfig.yaml(endpoints: [slow.port], drainTimeout: "10s"))
+            let directory = try ConfigMapDirectory(yaml: OpsConfig.yaml(endpoints: [slow.port], drainTimeout: "20s"))
             defer { directory.remove() }
             let process = try Self.start(configPath: directory.configPath)
             defer { process.stop() }
@@ -26,13 +26,13 @@ extension Ops {
 
             // Long enough that the drain is still waiting on it when /readyz is checked, even on a
             // loaded CI machine.
-            let inFlight = Task { try await OpsHTTP.request(port: proxyPort, path: "/slow?ms=5000", host: "users") }
+            let inFlight = Task { try await OpsHTTP.request(port: proxyPort, path: "/slow?ms=8000", host: "users") }
             try await eventually("the slow request reached the backend") { slow.requestCount == 1 }
             process.signal(SIGTERM)
 
             try await eventually("the proxy listener refuses connections") { !OpsHTTP.acceptsConnections(port: proxyPort) }
             // The admin listener outlives the drain, so the kubelet sees 503 rather than a refusal.
-            let readyz = try await OpsHTTP.request(port: admin, path: "/readyz", timeout: .seconds(2))
+            let readyz = try await OpsHTTP.request(port: admin, path: "/readyz", timeout: .seconds(5))
             #expect(readyz.status == 503)
             let response = try await inFlight.value
             #expect(response.status == 200)

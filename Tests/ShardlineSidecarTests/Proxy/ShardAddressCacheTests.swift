@@ -52,7 +52,7 @@ struct ShardAddressCacheTests {
     @Test("after a connect failure, a name that still resolves to the failed address fails at once instead of connecting again; later it is tried again")
     func deadAddressNotRetried() async throws {
         let resolver = FakeResolver()
-        let cache = ShardAddressCache(resolver: resolver, refreshInterval: .seconds(60), failedAddressHold: .milliseconds(1500))
+        let cache = ShardAddressCache(resolver: resolver, refreshInterval: .seconds(60), failedAddressHold: .seconds(4))
         resolver.set(pod.host, .loopback(port: 3001))
         #expect(try await cache.address(of: pod, on: loop).get() == address(3001))
         cache.invalidate(pod, failed: try address(3001))
@@ -65,7 +65,7 @@ struct ShardAddressCacheTests {
         // A lost connection (not a connect failure) does not hold its address back.
         cache.invalidate(pod, failed: try address(3001), connectFailed: false)
         // Once the hold is over, the address is tried again (the outlier detector's probe).
-        try await Task.sleep(for: .milliseconds(1600))
+        try await Task.sleep(for: .milliseconds(4100))
         #expect(try await cache.address(of: pod, on: loop).get() == address(3001))
     }
 
