@@ -26,7 +26,7 @@ extension Ops {
 
             // Long enough that the drain is still waiting on it when /readyz is checked, even on a
             // loaded CI machine.
-            let inFlight = Task { try await OpsHTTP.request(port: proxyPort, path: "/slow?ms=8000", host: "users") }
+            let inFlight = Task { try await OpsHTTP.request(port: proxyPort, path: "/slow?ms=8000", host: "users", timeout: .seconds(30)) }
             try await eventually("the slow request reached the backend") { slow.requestCount == 1 }
             process.signal(SIGTERM)
 

@@ -63,7 +63,7 @@ final class NginxShard: Sendable {
         try process.run()
         let shard = NginxShard(port: port, process: process, folder: folder)
         // Up when it accepts a connection; bounded.
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if (try? await TestHTTPConnection.request(port: port, "/")) != nil { return shard }
             guard process.isRunning else { break }
