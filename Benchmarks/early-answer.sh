@@ -32,19 +32,8 @@ else
   shardline="$(cd "$root" && swift build --show-bin-path)/shardline"
 fi
 
-run="$(mktemp -d /tmp/shardline-early.XXXXXX)"
-chmod 755 "$run"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$run"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$here/lib/workspace.sh"
+bench_workspace shardline-early
 
 wait_port() {  # wait_port PORT PID NAME: until something answers HTTP on PORT, bounded to 15 s
   for _ in $(seq 1 1500); do

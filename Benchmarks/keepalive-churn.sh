@@ -40,19 +40,8 @@ else
 fi
 [ -x "$shardline" ] || die "no sidecar binary at $shardline"
 
-run="$(mktemp -d /tmp/shardline-keepalive.XXXXXX)"
-chmod 755 "$run"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$run"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$here/lib/workspace.sh"
+bench_workspace shardline-keepalive
 
 wait_http() {  # wait_http URL PID NAME: until URL answers 2xx, bounded to 15 s
   for _ in $(seq 1 1500); do

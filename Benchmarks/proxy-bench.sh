@@ -71,26 +71,9 @@ fi
 [ -x "$shardline" ] || die "no sidecar binary at $shardline"
 
 # --- Processes and clean-up -----------------------------------------------------------------
-run="$(mktemp -d /tmp/shardline-bench.XXXXXX)"
-chmod 755 "$run"  # nginx workers run as an unprivileged user and create their temp dirs here
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$run"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$here/lib/workspace.sh"
+bench_workspace shardline-bench
 
-render() {  # render TEMPLATE OUTPUT KEY=VALUE...
-  local template="$1" output="$2"; shift 2
-  local script=(-e "s|@RUN@|$run|g")
-  for pair in "$@"; do script+=(-e "s|@${pair%%=*}@|${pair#*=}|g"); done
-  sed "${script[@]}" "$template" > "$output"
-}
 
 port_is_free() {
   python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null

@@ -45,26 +45,9 @@ log "building sdk-latency (cd Benchmarks && swift build -c $CONFIGURATION --prod
 (cd "$here" && swift build -c "$CONFIGURATION" --product sdk-latency "${scratch_args[@]}" >&2)
 bench="$(cd "$here" && swift build -c "$CONFIGURATION" "${scratch_args[@]}" --show-bin-path)/sdk-latency"
 
-run="$(mktemp -d /tmp/shardline-sdk-bench.XXXXXX)"
-chmod 755 "$run"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$run"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$here/lib/workspace.sh"
+bench_workspace shardline-sdk-bench
 
-render() {  # render TEMPLATE OUTPUT KEY=VALUE...
-  local template="$1" output="$2"; shift 2
-  local script=(-e "s|@RUN@|$run|g")
-  for pair in "$@"; do script+=(-e "s|@${pair%%=*}@|${pair#*=}|g"); done
-  sed "${script[@]}" "$template" > "$output"
-}
 
 wait_http() {  # wait_http URL PID NAME: until URL answers 2xx, bounded to 15 s
   for _ in $(seq 1 1500); do
