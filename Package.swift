@@ -13,6 +13,10 @@ let package = Package(
         .library(name: "ShardlineSidecar", targets: ["ShardlineSidecar"]),
         .library(name: "ShardlineGenerate", targets: ["ShardlineGenerate"]),
         .library(name: "Shardline", targets: ["Shardline"]),
+        // For shard servers: ownership check and 421 answer, framework-free (core only).
+        .library(name: "ShardlineShard", targets: ["ShardlineShard"]),
+        // The ready-made Hummingbird 2 middleware over ShardlineShard.
+        .library(name: "ShardlineShardHummingbird", targets: ["ShardlineShardHummingbird"]),
         .executable(name: "shardline", targets: ["shardline"]),
     ],
     dependencies: [
@@ -27,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -109,6 +115,32 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // Shard-side half of the protocol: depends on the core only, so any server framework can use it.
+        .target(name: "ShardlineShard", dependencies: ["ShardlineCore"]),
+        .target(
+            name: "ShardlineShardHummingbird",
+            dependencies: [
+                "ShardlineShard",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        // The example key-value shard server (what the demo and e2e run as shard pods).
+        .target(
+            name: "ShardlineExampleShard",
+            dependencies: [
+                "ShardlineCore",
+                "ShardlineShard",
+                "ShardlineShardHummingbird",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "shardline",
             dependencies: [
@@ -124,6 +156,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "ShardlineInject",
+                "ShardlineExampleShard",
+                "ShardlineShard",
             ]
         ),
         .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore"]),
@@ -162,6 +196,22 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "ShardlineShardTests", dependencies: ["ShardlineShard", "ShardlineCore"]),
+        .testTarget(
+            name: "ShardlineExampleShardTests",
+            dependencies: [
+                "ShardlineExampleShard",
+                "ShardlineShardHummingbird",
+                "ShardlineShard",
+                "ShardlineCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -17,6 +17,7 @@ struct Shardline: AsyncParsableCommand {
             GenerateCommand.self,
             ValidateCommand.self,
             SidecarCommand.self,
+            ShardServerCommand.self,
             DemoCommand.self,
             InjectCommand.self,
             WebhookCommand.self,

@@ -231,6 +231,53 @@ INVALID_CONFIGS = [
 ]
 
 
+# §11 Resharding: configs with `previous`, and the requests whose owner and headers are pinned.
+def reshard_config(algorithm, replicas, previous, on_miss="hashPath"):
+    return f"""services:
+  - name: users
+    hosts: [users]
+    pattern: '^/users/([^/]+)'
+    onMiss: {on_miss}
+    algorithm: {algorithm}
+    statefulSet: users
+    service: users
+    port: 8080
+    replicas: {replicas}
+    previous: {previous}
+"""
+
+
+RESHARD_CONFIGS = {
+    "reshard-grow-3-4": reshard_config("jump", 4, "{replicas: 3}"),
+    "reshard-shrink-4-3": reshard_config("jump", 3, "{replicas: 4}"),
+    "reshard-algorithm": reshard_config("maglev", 5, "{algorithm: ring, replicas: 3}"),
+    "reshard-pinned": reshard_config("rendezvous", 4, "{replicas: 2}", on_miss="{shard: 1}"),
+    "reshard-endpoints": """services:
+  - name: cache
+    hosts: [cache]
+    pattern: '^/c/([^/]+)'
+    algorithm: nginx-ketama
+    endpoints: ["10.0.0.5:11211", "10.0.0.6:11211", "cache-2.local:11211"]
+    previous: {endpoints: ["10.0.0.5:11211", "10.0.0.6:11211"]}
+""",
+}
+
+
+def reshard_vectors():
+    vectors = []
+    for name, text in RESHARD_CONFIGS.items():
+        services = ref.load_services(text)
+        host = services[0].name
+        prefix = "/c/" if host == "cache" else "/users/"
+        targets = [f"{prefix}{key}/x" for key in keys_for(f"reshard/{name}", 24)]
+        targets += ["/", "/health", f"{prefix}%zz/x"]
+        for target in targets:
+            vector = {"config": name, "host": host, "target": target}
+            vector["expect"] = ref.ownership(services, vector)
+            vectors.append(vector)
+    return vectors
+
+
 def keys_for(seed, count):
     rng = random.Random(seed)
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789-_."
@@ -276,7 +323,9 @@ def main():
         invalid.append({"why": why, "config": text, "field": field})
     document = {"version": 1, "spec": "sdk/SPEC.md", "generator": "sdk/reference/generate_vectors.py",
                 "configs": configs, "vectors": vectors, "invalidConfigs": invalid,
-                "placement": ref.placement_section()}
+                "placement": ref.placement_section(),
+                "fingerprints": ref.fingerprint_section({**configs, **RESHARD_CONFIGS}),
+                "resharding": {"configs": RESHARD_CONFIGS, "vectors": reshard_vectors()}}
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 
 

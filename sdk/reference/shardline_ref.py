@@ -348,6 +348,21 @@ class Service:
                 for i in range(spec["replicas"])
             ]
         self.place = PLACEMENT_IMPLEMENTATIONS[self.algorithm](self.addresses)
+        self.spec = spec
+        self.previous = None
+        previous = spec.get("previous")
+        if previous is not None:
+            # §11.3: only the algorithm and the shards can differ; a StatefulSet keeps its names.
+            algorithm = previous.get("algorithm", self.algorithm)
+            if "endpoints" in spec:
+                addresses = list(previous.get("endpoints", spec["endpoints"]))
+            else:
+                ns = spec.get("namespace", "default")
+                domain = spec.get("clusterDomain", "cluster.local")
+                replicas = previous.get("replicas", spec["replicas"])
+                addresses = [f"{spec['statefulSet']}-{i}.{spec['service']}.{ns}.svc.{domain}:{spec['port']}"
+                             for i in range(replicas)]
+            self.previous = (algorithm, PLACEMENT_IMPLEMENTATIONS[algorithm](addresses), addresses)
 
     def key_hash(self, key: bytes) -> int:
         return crc32(key) if self.algorithm == "nginx-ketama" else xxh64(key)
@@ -405,6 +420,68 @@ def route(services, host, target: bytes, headers=None, listener_port=None, defau
     shard = s.place(h)
     return dict(service=s.name, key=utf8_text(key), key_hex=key.hex(), origin=origin,
                 hash=f"0x{h:016x}", shard=shard, address=s.addresses[shard])
+
+
+# §11 The shard-side protocol: fingerprint and previous owner ------------------------------------
+
+def canonical_topology(service) -> bytes:
+    """§11.2: `name=<byte length>:<value>\n` lines in a fixed order."""
+    spec = service.spec
+
+    def field(name, value):
+        data = value.encode("utf-8")
+        return name.encode() + b"=" + str(len(data)).encode() + b":" + data + b"\n"
+
+    out = field("fingerprint", "1")
+    if "pattern" in spec:
+        out += field("pattern", spec["pattern"])
+    elif "keyHeader" in spec:
+        out += field("keyHeader", spec["keyHeader"].lower())
+    else:
+        out += field("keyQuery", spec["keyQuery"])
+    on_miss = spec.get("onMiss", "hashPath")
+    out += field("onMiss", f"shard:{on_miss['shard']}" if isinstance(on_miss, dict) else on_miss)
+    out += field("algorithm", service.algorithm)
+    out += field("shards", str(len(service.addresses)))
+    if service.algorithm == "nginx-ketama" or "endpoints" in spec:
+        for address in service.addresses:
+            out += field("server", address)
+    return out
+
+
+def fingerprint(service) -> str:
+    return f"{xxh64(canonical_topology(service)):016x}"
+
+
+def ownership(services, vector):
+    """§11.3: the current owner, the previous owner and the headers a client adds to the request."""
+    result = evaluate(vector, services)
+    if "error" in result:
+        return result
+    service = next(s for s in services if s.name == result["service"])
+    previous = None
+    if service.previous is not None and result["origin"] != "fixedShard":
+        algorithm, place, addresses = service.previous
+        key = bytes.fromhex(result["key_hex"])
+        shard = place(crc32(key) if algorithm == "nginx-ketama" else xxh64(key))
+        if shard != result["shard"]:
+            previous = {"ordinal": shard, "address": addresses[shard]}
+    headers = [["x-shardline-topology", fingerprint(service)]]
+    if previous is not None:
+        headers += [["x-shardline-previous-shard", str(previous["ordinal"])],
+                    ["x-shardline-previous-address", previous["address"]]]
+    return {"service": service.name, "shard": result["shard"], "previous": previous, "headers": headers}
+
+
+def fingerprint_section(configs):
+    """One entry per service of every config: its canonical bytes (as text) and fingerprint."""
+    entries = []
+    for name, text in configs.items():
+        for service in load_services(text):
+            entries.append({"config": name, "service": service.name,
+                            "canonical": canonical_topology(service).decode("utf-8"),
+                            "fingerprint": fingerprint(service)})
+    return entries
 
 
 def utf8_text(key: bytes):
@@ -518,7 +595,19 @@ def check(path):
             failures += 1
             print(f"invalid config {index} ({case['why']}): expected an error at {case['field']}, got {got}")
     failures += check_placement(document["placement"])
-    total = len(document["vectors"]) + len(document["invalidConfigs"]) + 1
+    resharding = document.get("resharding", {"configs": {}, "vectors": []})
+    fingerprints = fingerprint_section({**document["configs"], **resharding["configs"]})
+    if document.get("fingerprints") != fingerprints:
+        failures += 1
+        print("the fingerprints section differs from what this reference computes")
+    reshard_services = {name: load_services(text) for name, text in resharding["configs"].items()}
+    for index, vector in enumerate(resharding["vectors"]):
+        got = ownership(reshard_services[vector["config"]], vector)
+        if got != vector["expect"]:
+            failures += 1
+            if failures <= 20:
+                print(f"resharding vector {index} ({vector['config']} {vector['target'][:60]!r}): expected {vector['expect']}, got {got}")
+    total = len(document["vectors"]) + len(document["invalidConfigs"]) + 2 + len(resharding["vectors"])
     print(f"{total - failures} passed, {failures} failed")
     return failures == 0
 

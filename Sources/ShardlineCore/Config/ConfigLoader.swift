@@ -73,7 +73,7 @@ struct ConfigReader {
 
     private static let serviceFields: Set<String> = [
         "name", "hosts", "listenPort", "pattern", "keyHeader", "keyQuery", "onMiss", "algorithm",
-        "statefulSet", "service", "namespace", "clusterDomain", "port", "replicas", "endpoints", "maxPathBytes",
+        "statefulSet", "service", "namespace", "clusterDomain", "port", "replicas", "endpoints", "maxPathBytes", "previous",
     ]
     private static let statefulSetFields = ["statefulSet", "service", "namespace", "clusterDomain", "port", "replicas"]
 
@@ -109,11 +109,15 @@ struct ConfigReader {
         let topology = readTopology(fields, at: path, node: node)
         let onMiss = readOnMiss(fields, at: path, shardCount: topology?.shardCount)
         let maxPathBytes = optionalInt(fields, "maxPathBytes", at: path, range: 64...1_048_576) ?? ServiceConfig.defaultMaxPathBytes
+        var previous: PreviousPlacement?
+        if let previousNode = fields.value("previous"), let topology {
+            previous = readPrevious(previousNode, at: "\(path).previous", algorithm: algorithm ?? .jump, topology: topology)
+        }
 
         guard issues.count == issuesBefore, let name, let key, let topology else { return nil }
         return ServiceConfig(
             name: name, hosts: hosts, listenPort: listenPort, key: key, onMiss: onMiss ?? .hashPath,
-            algorithm: algorithm ?? .jump, topology: topology, maxPathBytes: maxPathBytes
+            algorithm: algorithm ?? .jump, topology: topology, maxPathBytes: maxPathBytes, previous: previous
         )
     }
 
@@ -203,23 +207,7 @@ struct ConfigReader {
             return nil
         }
         if let endpointsNode {
-            guard let items = stringList(endpointsNode, at: "\(path).endpoints", expected: "an ordered list of HOST:PORT strings; entry i is shard i") else { return nil }
-            if items.isEmpty {
-                fail("\(path).endpoints", endpointsNode, "the list is empty; give at least one HOST:PORT")
-                return nil
-            }
-            var addresses: [PodAddress] = []
-            for (index, item) in items.enumerated() {
-                if let parsed = HostPort(parsing: item), parsed.port > 0 {
-                    addresses.append(PodAddress(host: parsed.host, port: parsed.port))
-                } else {
-                    fail("\(path).endpoints[\(index)]", endpointsNode, "'\(item)' is not HOST:PORT (e.g. 10.0.0.5:8080 or users-0.users:8080)")
-                }
-            }
-            if let duplicate = firstDuplicate(addresses.map(\.description)) {
-                fail("\(path).endpoints", endpointsNode, "'\(duplicate)' is listed twice; each shard needs its own endpoint")
-            }
-            return addresses.count == items.count ? .endpoints(addresses) : nil
+            return readEndpoints(endpointsNode, at: "\(path).endpoints").map { .endpoints($0) }
         }
         guard !setFields.isEmpty else {
             fail("\(path).statefulSet", node, "missing topology; give `statefulSet`, `service`, `port` and `replicas` (plus optional `namespace`, `clusterDomain`), or an explicit `endpoints` list")
@@ -244,6 +232,68 @@ struct ConfigReader {
             statefulSet: statefulSet, service: service, namespace: namespace,
             clusterDomain: clusterDomain, port: port, replicas: replicas
         ))
+    }
+
+    // MARK: Previous placement (resharding)
+
+    /// `previous: {replicas: N}` (StatefulSet), `previous: {endpoints: [...]}` (explicit list),
+    /// optionally with `algorithm`. Everything else is inherited, so the previous shard i of a
+    /// StatefulSet is the same pod name as the current shard i.
+    mutating func readPrevious(_ node: Node, at field: String, algorithm: PlacementAlgorithm, topology: ServiceTopology) -> PreviousPlacement? {
+        let example = topology.isEndpoints ? "`previous: {endpoints: [\"10.0.0.1:80\", \"10.0.0.2:80\"]}`" : "`previous: {replicas: 3}`"
+        guard let fields = mapping(node, at: field, expected: "a mapping with the placement before the resharding, e.g. \(example)") else { return nil }
+        checkKnown(fields, at: field, allowed: ["replicas", "endpoints", "algorithm"])
+        let issuesBefore = issues.count
+        if fields.count == 0 {
+            fail(field, node, "empty; give the placement before the resharding, e.g. \(example)")
+            return nil
+        }
+        let previousAlgorithm = readAlgorithm(fields, at: field) ?? algorithm
+        var previousTopology = topology
+        switch topology {
+        case .statefulSet(var set):
+            if let endpointsNode = fields.value("endpoints") {
+                fail("\(field).endpoints", endpointsNode, "the service is a StatefulSet; give the previous shard count as `replicas`, e.g. \(example)")
+            }
+            if let replicas = optionalInt(fields, "replicas", at: field, range: 1...10_000) {
+                set.replicas = replicas
+                previousTopology = .statefulSet(set)
+            }
+        case .endpoints:
+            if let replicasNode = fields.value("replicas") {
+                fail("\(field).replicas", replicasNode, "the service lists `endpoints`; give the previous list as `endpoints`, e.g. \(example)")
+            }
+            if let endpointsNode = fields.value("endpoints") {
+                if let addresses = readEndpoints(endpointsNode, at: "\(field).endpoints") { previousTopology = .endpoints(addresses) }
+            }
+        }
+        guard issues.count == issuesBefore else { return nil }
+        let placement = PreviousPlacement(algorithm: previousAlgorithm, topology: previousTopology)
+        if placement.algorithm == algorithm && placement.topology == topology {
+            fail(field, node, "places every key where the current topology does (same algorithm and shards); remove `previous`, or give the shard count before the resharding")
+            return nil
+        }
+        return placement
+    }
+
+    mutating func readEndpoints(_ endpointsNode: Node, at field: String) -> [PodAddress]? {
+        guard let items = stringList(endpointsNode, at: field, expected: "an ordered list of HOST:PORT strings; entry i is shard i") else { return nil }
+        if items.isEmpty {
+            fail(field, endpointsNode, "the list is empty; give at least one HOST:PORT")
+            return nil
+        }
+        var addresses: [PodAddress] = []
+        for (index, item) in items.enumerated() {
+            if let parsed = HostPort(parsing: item), parsed.port > 0 {
+                addresses.append(PodAddress(host: parsed.host, port: parsed.port))
+            } else {
+                fail("\(field)[\(index)]", endpointsNode, "'\(item)' is not HOST:PORT (e.g. 10.0.0.5:8080 or users-0.users:8080)")
+            }
+        }
+        if let duplicate = firstDuplicate(addresses.map(\.description)) {
+            fail(field, endpointsNode, "'\(duplicate)' is listed twice; each shard needs its own endpoint")
+        }
+        return addresses.count == items.count ? addresses : nil
     }
 
     // MARK: Sidecar

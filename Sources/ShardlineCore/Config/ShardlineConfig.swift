@@ -26,6 +26,9 @@ public struct ServiceConfig: Sendable, Equatable {
     /// Longer request targets are refused before any matching (HTTP 414), so a hostile path
     /// cannot make key extraction expensive.
     public var maxPathBytes: Int
+    /// The placement before a resharding that is still in progress (`previous:`), so that a key's
+    /// new owner can read through from its previous owner until the operator removes it.
+    public var previous: PreviousPlacement?
 
     public static let defaultMaxPathBytes = 8192
 
@@ -37,7 +40,8 @@ public struct ServiceConfig: Sendable, Equatable {
         onMiss: OnMiss = .hashPath,
         algorithm: PlacementAlgorithm = .jump,
         topology: ServiceTopology,
-        maxPathBytes: Int = ServiceConfig.defaultMaxPathBytes
+        maxPathBytes: Int = ServiceConfig.defaultMaxPathBytes,
+        previous: PreviousPlacement? = nil
     ) {
         self.name = name
         self.hosts = hosts
@@ -47,6 +51,21 @@ public struct ServiceConfig: Sendable, Equatable {
         self.algorithm = algorithm
         self.topology = topology
         self.maxPathBytes = maxPathBytes
+        self.previous = previous
+    }
+}
+
+/// A service's placement before a resharding: the algorithm and shards it had. The key source and
+/// `onMiss` are the current ones (a resharding changes where keys live, not what a key is), and a
+/// StatefulSet keeps its names and port, so only the shard count (or the endpoint list) and the
+/// algorithm can differ.
+public struct PreviousPlacement: Sendable, Equatable {
+    public var algorithm: PlacementAlgorithm
+    public var topology: ServiceTopology
+
+    public init(algorithm: PlacementAlgorithm, topology: ServiceTopology) {
+        self.algorithm = algorithm
+        self.topology = topology
     }
 }
 

@@ -14,6 +14,11 @@ public enum ServiceTopology: Sendable, Equatable {
         }
     }
 
+    var isEndpoints: Bool {
+        if case .endpoints = self { return true }
+        return false
+    }
+
     /// The address of every shard, index = ordinal.
     public var addresses: [PodAddress] {
         switch self {
