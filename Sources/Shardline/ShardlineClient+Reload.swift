@@ -83,6 +83,7 @@ extension ShardlineClient: Service {
             guard let generation else { return .unchanged }
             let addresses = Set(loaded.services.flatMap(\.topology.addresses))
             health.forget(keeping: addresses)
+            recheck.withLock { $0.forget(keeping: addresses) }
             logger.info("config reloaded", metadata: [
                 "generation": .stringConvertible(generation), "version": .string(snapshot.version.description),
                 "services": .array(loaded.services.map { .string($0.name) }),

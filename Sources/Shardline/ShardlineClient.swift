@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ShardlineConfigFile
 import ShardlineCore
 import Synchronization
@@ -61,16 +62,28 @@ public final class ShardlineClient: Sendable {
     /// The config file being followed; nil for a client built from a config value.
     let watch: Mutex<ConfigFileWatch?>
     let health: ShardHealth
+    /// When an ejected shard's name is looked up again (the sidecar's rule, from the core).
+    let recheck: Mutex<EjectionRecheck>
+    /// What a shard name resolves to now; `getaddrinfo` except in tests that move a name.
+    let nameLookup: @Sendable (PodAddress) async throws -> [String]
     let retryPolicy: RetryPolicy
     let metrics: ClientMetrics
     let inFlight = InFlightRequests()
     let misdirectedPolicy = MisdirectedPolicy()
 
     /// A client serving `config` (e.g. from `ShardlineConfig.service(...)`). It never reloads.
-    public init(
+    public convenience init(
         config: ShardlineConfig, httpClient: HTTPClient = .shared, options: Options = Options(),
         logger: Logger = Logger(label: "shardline.sdk")
     ) {
+        self.init(config: config, httpClient: httpClient, options: options, logger: logger, nameLookup: Self.lookUp)
+    }
+
+    init(
+        config: ShardlineConfig, httpClient: HTTPClient, options: Options, logger: Logger,
+        nameLookup: @escaping @Sendable (PodAddress) async throws -> [String]
+    ) {
+        self.nameLookup = nameLookup
         self.httpClient = httpClient
         self.options = options
         self.logger = logger
@@ -79,6 +92,7 @@ public final class ShardlineClient: Sendable {
         self.serving = Mutex(Serving(router: ShardRouter(config: config), generation: 1))
         self.watch = Mutex(nil)
         self.health = ShardHealth(settings: config.sidecar.outlier)
+        self.recheck = Mutex(EjectionRecheck(interval: config.sidecar.dnsRefreshInterval))
         self.retryPolicy = RetryPolicy(maxRetries: config.sidecar.retries)
     }
 
@@ -102,6 +116,7 @@ public final class ShardlineClient: Sendable {
         } catch {
             throw .invalidConfig(error)
         }
+        self.nameLookup = Self.lookUp
         self.httpClient = httpClient
         self.options = options
         self.logger = logger
@@ -111,6 +126,7 @@ public final class ShardlineClient: Sendable {
         self.watch = Mutex(ConfigFileWatch(path: configPath, version: snapshot.version))
         // Transport settings are read once, as the sidecar reads them at start; a reload changes routing.
         self.health = ShardHealth(settings: config.sidecar.outlier)
+        self.recheck = Mutex(EjectionRecheck(interval: config.sidecar.dnsRefreshInterval))
         self.retryPolicy = RetryPolicy(maxRetries: config.sidecar.retries)
     }
 
@@ -277,6 +293,7 @@ public final class ShardlineClient: Sendable {
         while true {
             let admission = health.admit(decision.address)
             if case .reject(let until) = admission {
+                recheckEjected(decision, logger: logger)
                 throw ShardlineError(
                     code: .shardUnavailable,
                     message: "shard \(decision.shard) (\(decision.address)) of '\(decision.service)' is ejected after repeated transport failures; failing fast for another \(ConfigDuration.format(until - ContinuousClock.now)) until a probe request succeeds",
@@ -289,6 +306,7 @@ public final class ShardlineClient: Sendable {
                     try await httpClient.execute(shardRequest, deadline: deadline, logger: logger)
                 }
                 if health.recordSuccess(decision.address, probe: probe) == .restored {
+                    recheck.withLock { $0.recovered(decision.address) }
                     logger.info("shard restored: the probe request got an answer", metadata: decision.logMetadata)
                 }
                 return response
@@ -299,6 +317,7 @@ public final class ShardlineClient: Sendable {
                 }
                 if failure == .connectFailed {
                     metrics.connectFailed(service: decision.service, shard: decision.shard)
+                    recordConnectFailure(decision)
                 }
                 if case .ejected(let duration) = health.recordFailure(decision.address, probe: probe) {
                     metrics.shardEjected(service: decision.service, shard: decision.shard)
@@ -321,6 +340,39 @@ public final class ShardlineClient: Sendable {
 }
 
 extension ShardlineClient {
+    /// AsyncHTTPClient does not say which address a failed connect went to; what the name
+    /// resolves to now is what it just tried (it looks the name up for every new connection, so
+    /// there is no cached answer to drop). Looked up off the request's path.
+    func recordConnectFailure(_ decision: RouteDecision) {
+        let pod = decision.address
+        Task {
+            guard let answer = try? await nameLookup(pod) else { return }
+            recheck.withLock { $0.connectFailed(pod, at: answer, now: .now) }
+        }
+    }
+
+    /// A request was failed fast for `decision`'s shard: at most once per `dnsRefreshInterval`,
+    /// look its name up again, and end the ejection if it now names a pod that did not fail (a
+    /// restarted StatefulSet pod back on a new IP), instead of failing it fast for the window the
+    /// old pod earned. The request that triggered it still fails fast; the next ones go through.
+    func recheckEjected(_ decision: RouteDecision, logger: Logger) {
+        let pod = decision.address
+        guard recheck.withLock({ $0.lookUpDue(pod, now: .now) }) else { return }
+        Task {
+            guard let answer = try? await nameLookup(pod) else { return }
+            guard recheck.withLock({ $0.answered(pod, addresses: answer) }) else { return }
+            health.reset(pod)
+            logger.info("shard resolves to a new address; failing fast ends", metadata: decision.logMetadata)
+        }
+    }
+
+    /// The name's numeric addresses, from `getaddrinfo` on NIO's blocking-I/O threads.
+    @Sendable static func lookUp(_ pod: PodAddress) async throws -> [String] {
+        return try await NIOThreadPool.singleton.runIfActive {
+            try ShardNameLookup.addresses(of: pod.host, port: pod.port).map(\.ip)
+        }
+    }
+
     /// AsyncHTTPClient applies its deadline only in some of a request's states: a request that
     /// waits in the pool's queue past it can still be handed a connection and answered late. The
     /// timeout is a promise to the caller, so it is raced here as well and the loser cancelled;

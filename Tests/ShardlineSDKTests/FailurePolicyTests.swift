@@ -1,8 +1,10 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import MetricsTestKit
 import NIOCore
-import Shardline
+@testable import Shardline
+import Synchronization
 import Testing
 
 /// The sidecar's failure policy, from the same core types (`RetryPolicy`, `OutlierDetector`
@@ -116,6 +118,61 @@ struct FailurePolicyTests {
                 }
                 #expect(shards[0].requests(to: "/slow?ms=3000") == 1)
             }
+        }
+    }
+
+    /// An ejected shard whose name comes to resolve to a new address (a StatefulSet pod restarted
+    /// on a new IP) is let back in at the next failed-fast request after `dnsRefreshInterval`,
+    /// long before its ejection window ends; while the name still gives the failed address it
+    /// stays failed fast. The name's answers are the test's (getaddrinfo cannot be moved here);
+    /// the connects are real.
+    @Test func anEjectedShardWhoseNameMovesIsLetBackIn() async throws {
+        let port = try await SDKTest.deadPort()
+        var settings = Self.settings(retries: 0, failures: 2, baseEjection: .seconds(60))
+        settings.dnsRefreshInterval = .milliseconds(200)
+        let answer = Mutex(["10.255.0.7"])
+        let lookups = Atomic(0)
+        try await SDKTest.withHTTPClient(settings) { httpClient in
+            var config = try ShardlineConfig.service("users", urlShardPattern: "^/([^/]+)", endpoints: ["localhost:\(port)"])
+            config.sidecar = settings
+            let client = ShardlineClient(
+                config: config, httpClient: httpClient, options: .init(), logger: Logger(label: "test"),
+                nameLookup: { _ in
+                    lookups.add(1, ordering: .relaxed)
+                    return answer.withLock { $0 }
+                }
+            )
+            let request = HTTPClientRequest(url: "http://users/alice")
+            for _ in 0..<2 {
+                await #expect(throws: ShardlineError.self) { _ = try await client.execute(request, timeout: .seconds(30)) }
+            }
+            let shard = try await LoopbackShard.start(name: "back", port: port)
+            // The name still resolves to the address that failed: failed fast however often asked.
+            let stillFailed = ContinuousClock.now + .milliseconds(700)
+            while ContinuousClock.now < stillFailed {
+                await #expect {
+                    _ = try await client.execute(request, timeout: .seconds(30))
+                } throws: { error in
+                    (error as? ShardlineError)?.message.contains("is ejected") == true
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            // At most one lookup per failed connect and one per 200 ms interval, not one per request.
+            #expect(lookups.load(ordering: .relaxed) <= 2 + 5)
+
+            answer.withLock { $0 = ["127.0.0.1"] }
+            var answered = false
+            try await eventually("the shard is let back in once its name moved", timeout: .seconds(10)) {
+                do {
+                    let response = try await client.execute(request, timeout: .seconds(30))
+                    answered = response.headers.first(name: "x-backend") == "back"
+                    return true
+                } catch let error as ShardlineError where error.message.contains("is ejected") {
+                    return false
+                }
+            }
+            #expect(answered)
+            await shard.stop()
         }
     }
 }

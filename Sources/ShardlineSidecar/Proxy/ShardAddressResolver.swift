@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import ShardlineConfigFile
 import ShardlineCore
 import Synchronization
 
@@ -35,41 +36,15 @@ final class SystemAddressResolver: ShardAddressResolver {
         }
     }
 
-    /// All TCP addresses of `host`, duplicates dropped.
+    /// All TCP addresses of `host`, duplicates dropped (the lookup the SDK makes too).
     static func lookUp(host: String, port: Int) throws -> [SocketAddress] {
-        var hints = addrinfo()
-        #if os(Linux)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-        hints.ai_socktype = SOCK_STREAM
-        #endif
-        hints.ai_protocol = Int32(IPPROTO_TCP)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &list)
-        guard status == 0, let first = list else {
-            throw UpstreamConnectError(message: "could not resolve \(host): \(String(cString: gai_strerror(status)))")
+        let answer: [ShardNameLookup.Address]
+        do throws(ShardNameLookup.Failure) {
+            answer = try ShardNameLookup.addresses(of: host, port: port)
+        } catch {
+            throw UpstreamConnectError(message: error.description)
         }
-        defer { freeaddrinfo(first) }
-        var addresses: [SocketAddress] = []
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let entry = cursor?.pointee {
-            cursor = entry.ai_next
-            guard let raw = entry.ai_addr else { continue }
-            let address: SocketAddress
-            switch entry.ai_family {
-            case AF_INET:
-                address = raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { SocketAddress($0.pointee, host: host) }
-            case AF_INET6:
-                address = raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { SocketAddress($0.pointee, host: host) }
-            default:
-                continue
-            }
-            if !addresses.contains(address) { addresses.append(address) }
-        }
-        guard !addresses.isEmpty else {
-            throw UpstreamConnectError(message: "the name \(host) resolved to no address")
-        }
-        return addresses
+        return try answer.map { try SocketAddress(ipAddress: $0.ip, port: port) }
     }
 
     func shutdown() async {
@@ -105,12 +80,14 @@ final class ShardAddressCache: Sendable {
         var entries: [PodAddress: Entry] = [:]
         var inFlight: [PodAddress: EventLoopFuture<[SocketAddress]>] = [:]
         var failed: [PodAddress: Failed] = [:]
+        /// When a failed-fast name is looked up again, and whether the answer ends its ejection:
+        /// the core's rule, which the SDK follows too.
+        var recheck: EjectionRecheck
     }
 
-    /// The addresses connects to the name failed at (and when), and when `recheck` last asked DNS.
+    /// The addresses connects to the name failed at, and when (for `failedAddressHold`).
     private struct Failed: Sendable {
         var addresses: [SocketAddress: ContinuousClock.Instant]
-        var checkedAt: ContinuousClock.Instant
     }
 
     private enum Lookup {
@@ -123,12 +100,13 @@ final class ShardAddressCache: Sendable {
     private let resolver: any ShardAddressResolver
     private let refreshInterval: Duration
     private let failedAddressHold: Duration
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     init(resolver: any ShardAddressResolver, refreshInterval: Duration, failedAddressHold: Duration = .seconds(1)) {
         self.resolver = resolver
         self.refreshInterval = refreshInterval
         self.failedAddressHold = failedAddressHold
+        self.state = Mutex(State(recheck: EjectionRecheck(interval: refreshInterval)))
     }
 
     /// - Parameter fresh: ask DNS even when a cached answer is still within `refreshInterval`,
@@ -210,6 +188,7 @@ final class ShardAddressCache: Sendable {
         state.withLock { state in
             state.entries = state.entries.filter { addresses.contains($0.key) }
             state.failed = state.failed.filter { addresses.contains($0.key) }
+            state.recheck.forget(keeping: addresses)
         }
     }
 
@@ -233,12 +212,12 @@ final class ShardAddressCache: Sendable {
                 entry.addresses.remove(at: index)
                 state.entries[pod] = entry.addresses.isEmpty ? nil : entry
             }
-            var failed = state.failed[pod] ?? Failed(addresses: [:], checkedAt: now)
+            var failed = state.failed[pod] ?? Failed(addresses: [:])
             failed.addresses = failed.addresses.filter { now - $0.value < refreshInterval + failedAddressHold }
             // A lost connection's address is remembered for `recheck` only: its hold is already over.
             failed.addresses[address] = connectFailed ? now : now - failedAddressHold
-            failed.checkedAt = now
             state.failed[pod] = failed
+            state.recheck.connectFailed(pod, at: [address.ipAddress ?? address.description], now: now)
         }
     }
 
@@ -247,17 +226,14 @@ final class ShardAddressCache: Sendable {
     /// pod came back elsewhere). Never blocks; `moved` runs on `eventLoop`.
     func recheck(_ pod: PodAddress, on eventLoop: any EventLoop, moved: @escaping @Sendable () -> Void) {
         let now = ContinuousClock.now
-        let failedAddresses: [SocketAddress: ContinuousClock.Instant]? = state.withLock { state in
-            guard var failed = state.failed[pod], now - failed.checkedAt >= refreshInterval else { return nil }
-            failed.checkedAt = now
-            state.failed[pod] = failed
-            return failed.addresses
-        }
-        guard let failedAddresses else { return }
+        guard state.withLock({ $0.recheck.lookUpDue(pod, now: now) }) else { return }
         address(of: pod, on: eventLoop, fresh: true).whenSuccess { address in
-            guard failedAddresses[address] == nil else { return }
-            _ = self.state.withLock { $0.failed.removeValue(forKey: pod) }
-            moved()
+            let isNew = self.state.withLock { state in
+                guard state.recheck.answered(pod, addresses: [address.ipAddress ?? address.description]) else { return false }
+                state.failed[pod] = nil
+                return true
+            }
+            if isNew { moved() }
         }
     }
 }
