@@ -109,6 +109,13 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // The sidecar alone, as `shardline sidecar` / `shardline validate` run it, without the
+        // CLI's other commands and their TLS and webhook dependencies (two BoringSSL builds): what
+        // Benchmarks/proxy-bench.sh measures in a release build that takes a fraction of the time.
+        .executableTarget(
+            name: "shardline-sidecar",
+            dependencies: ["ShardlineCore", "ShardlineConfigFile", "ShardlineSidecar"]
+        ),
         .executableTarget(
             name: "shardline",
             dependencies: [

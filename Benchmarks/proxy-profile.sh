@@ -95,6 +95,9 @@ if command -v perf >/dev/null && perf record -o /dev/null -- true >/dev/null 2>&
   perf report -i "$out/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep '%' \
     | demangle > "$out/perf-symbols.txt" || true
   echo
+  echo "samples by thread:"
+  perf report -i "$out/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | grep '%' | head -n 8
+  echo
   echo "top symbols by self time (perf, ${PERF_SECONDS}s at $CONNECTIONS connections):"
   head -n 30 "$out/perf-symbols.txt" | cut -c1-180
   echo
