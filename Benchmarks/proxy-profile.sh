@@ -3,8 +3,8 @@
 # same sidecar config and the same wrk script (CONNECTIONS connections), with the sidecar's
 # process observed while the load runs:
 #   - system calls per request: `strace -c -f` attached for STRACE_SECONDS, counts divided by the
-#     requests wrk completed meanwhile (strace slows the process; the counts, not the times, are
-#     the figure);
+#     requests the sidecar answered meanwhile (its /metrics before and after; strace slows the
+#     process, so the counts, not the times, are the figure);
 #   - a CPU profile: `perf record -g` attached for PERF_SECONDS (skipped when perf is missing or
 #     not permitted), reported as the top symbols by self time, and grouped into what they do
 #     (NIOHTTP1 codec, allocation and reference counting, kernel, the proxy's own code).
@@ -70,7 +70,8 @@ load() {
   timeout 120 wrk -t 1 -c "$CONNECTIONS" -d "${1}s" -H 'Host: users' -s "$templates/keys.lua" "http://127.0.0.1:$sidecar_port" >"$run/wrk.out" 2>&1 &
   wrk_pid=$!
 }
-requests_of() { sed -n 's/^RESULT requests=\([0-9]*\) .*/\1/p' "$run/wrk.out"; }
+# The sidecar's own count of requests answered (its /metrics), so a window's requests are exact.
+served() { curl -s --max-time 5 "http://127.0.0.1:$sidecar_admin/metrics" | awk '/^shardline_requests_total/ { sum += $NF } END { printf "%d", sum }'; }
 
 log "warm-up"
 load 2; wait "$wrk_pid" || true
@@ -78,11 +79,11 @@ load 2; wait "$wrk_pid" || true
 log "strace -c -f for ${STRACE_SECONDS}s"
 load $((STRACE_SECONDS + 2))
 sleep 1
+before="$(served)"
 timeout "$STRACE_SECONDS" strace -c -f -p "$sidecar_pid" -o "$out/strace.txt" >/dev/null 2>&1 || true
+traced_requests=$(( $(served) - before ))
 wait "$wrk_pid" || true
-# strace runs for STRACE_SECONDS of the wrk run's STRACE_SECONDS + 2: prorate its requests.
-traced_requests=$(( $(requests_of) * STRACE_SECONDS / (STRACE_SECONDS + 2) ))
-echo "system calls per request at $CONNECTIONS connections (strace -c -f over ${STRACE_SECONDS}s, about $traced_requests requests):"
+echo "system calls per request at $CONNECTIONS connections (strace -c -f over ${STRACE_SECONDS}s, $traced_requests requests):"
 awk -v r="$traced_requests" '$1 ~ /^[0-9.]+$/ && NF >= 5 { name = $NF; calls = $4; if (r > 0 && calls / r >= 0.01) printf "  %-16s %6.2f\n", name, calls / r }' "$out/strace.txt" | sort -k2 -nr
 
 if command -v perf >/dev/null && perf record -o /dev/null -- true >/dev/null 2>&1; then

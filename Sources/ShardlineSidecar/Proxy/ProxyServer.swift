@@ -175,7 +175,8 @@ public final class ProxyServer: Service, Sendable {
     }
 
     /// The client-side pipeline: head watcher (raw bytes), NIO's HTTP/1.1 server codec with
-    /// pipelining assistance and the configured head limit, then the proxy handler.
+    /// pipelining assistance and the configured head limit (the read-ahead between its decoder and
+    /// its pipeline handler), then the proxy handler.
     private static func configureDownstream(
         _ channel: any Channel, services: ProxyServices, settings: SidecarSettings, servicePort: Int?
     ) throws {
@@ -200,6 +201,7 @@ public final class ProxyServer: Service, Sendable {
             withDecoderLimitConfiguration: limits
         )
         sync.removeHandler(try sync.handler(type: HTTPServerUpgradeHandler.self), promise: nil)
+        try sync.addHandler(ClientReadAhead(), position: .after(try sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
         try sync.addHandler(DownstreamHandler(services: services, servicePort: servicePort, headWatcher: watcher))
     }
 

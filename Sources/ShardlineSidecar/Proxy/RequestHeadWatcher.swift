@@ -1,13 +1,5 @@
 import NIOCore
 
-/// Outbound user events the proxy handler sends down to `RequestHeadWatcher`.
-enum RequestHeadEvent: Sendable {
-    /// A complete request head was decoded.
-    case headReceived
-    /// The response to the current request is complete; the connection now waits for the next one.
-    case responseCompleted
-}
-
 /// How long a connection closed after an answer the client may still be sending a request body
 /// behind (RFC 9112 9.6) keeps reading and dropping what arrives: until the client closes, or
 /// nothing has come for `idle`, or `total` has passed. Without this, closing with unread bytes
@@ -149,22 +141,27 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireErrorCaught(error)
     }
 
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        guard let event = event as? RequestHeadEvent else {
-            context.triggerUserOutboundEvent(event, promise: promise)
-            return
-        }
-        switch (event, phase) {
-        case (_, .finished), (_, .lingering):
+    /// The proxy handler decoded a complete request head. (Direct calls rather than outbound user
+    /// events: an event would cross every handler between, boxed as `Any`, twice per request.)
+    func requestHeadReceived() {
+        switch phase {
+        case .finished, .lingering:
             break
-        case (.headReceived, _):
+        case .waiting, .readingHead, .inRequest:
             deadline?.clear()
             phase = .inRequest
-        case (.responseCompleted, _):
+        }
+    }
+
+    /// The response to the current request is complete; the connection now waits for the next one.
+    func responseCompleted() {
+        switch phase {
+        case .finished, .lingering:
+            break
+        case .waiting, .readingHead, .inRequest:
             phase = .waiting
             deadline?.set(after: idleTimeout)
         }
-        promise?.succeed()
     }
 
     private static func measuringLine(_ bytes: ByteBuffer, after length: Int) -> Phase {
