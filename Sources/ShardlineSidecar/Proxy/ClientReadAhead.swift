@@ -25,6 +25,13 @@ final class ClientReadAhead: ChannelDuplexHandler, RemovableChannelHandler {
     private var unanswered = 0
     /// A request head went up and its end has not.
     private var requestOpen = false
+    /// Told before each read ahead, so the bytes it brings are timed as the next request's head
+    /// (`requestHeaderTimeout`), not left to the idle timeout.
+    private let headWatcher: RequestHeadWatcher
+
+    init(headWatcher: RequestHeadWatcher) {
+        self.headWatcher = headWatcher
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -42,6 +49,7 @@ final class ClientReadAhead: ChannelDuplexHandler, RemovableChannelHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         context.fireChannelReadComplete()
         if unanswered == 1 && !requestOpen && context.channel.isActive && context.channel.isWritable {
+            headWatcher.readingAheadOfResponse()
             context.read()
         }
     }

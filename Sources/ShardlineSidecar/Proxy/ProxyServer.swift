@@ -204,7 +204,7 @@ public final class ProxyServer: Service, Sendable {
             withDecoderLimitConfiguration: limits
         )
         sync.removeHandler(try sync.handler(type: HTTPServerUpgradeHandler.self), promise: nil)
-        try sync.addHandler(ClientReadAhead(), position: .after(try sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
+        try sync.addHandler(ClientReadAhead(headWatcher: watcher), position: .after(try sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
         try sync.addHandler(DownstreamHandler(services: services, servicePort: servicePort, headWatcher: watcher))
     }
 

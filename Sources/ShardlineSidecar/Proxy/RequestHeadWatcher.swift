@@ -44,6 +44,12 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     private let idleTimeout: TimeAmount
     private let headTimeoutSetting: Duration
     private var phase = Phase.waiting
+    /// Set by `ClientReadAhead` when it reads while a request waits for its answer: whatever
+    /// arrives then starts the next request.
+    private var readingAhead = false
+    /// The next request's line as measured from bytes read ahead; its head's clock starts when the
+    /// current answer is complete (a 408 cannot go out in the middle of another response).
+    private var aheadLine: Phase?
     private var deadline: LazyDeadline?
     private var context: ChannelHandlerContext?
 
@@ -104,6 +110,12 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
             deadline?.set(after: headTimeout)
         case .readingHead(let length, false):
             phase = Self.measuringLine(unwrapInboundIn(data), after: length)
+        case .inRequest where readingAhead:
+            switch aheadLine {
+            case nil: aheadLine = Self.measuringLine(unwrapInboundIn(data), after: 0)
+            case .readingHead(let length, false)?: aheadLine = Self.measuringLine(unwrapInboundIn(data), after: length)
+            default: break
+            }
         case .readingHead(_, true), .inRequest, .finished:
             break
         }
@@ -144,6 +156,8 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     /// The proxy handler decoded a complete request head. (Direct calls rather than outbound user
     /// events: an event would cross every handler between, boxed as `Any`, twice per request.)
     func requestHeadReceived() {
+        readingAhead = false
+        aheadLine = nil
         switch phase {
         case .finished, .lingering:
             break
@@ -155,13 +169,28 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The response to the current request is complete; the connection now waits for the next one.
     func responseCompleted() {
+        let ahead = aheadLine
+        readingAhead = false
+        aheadLine = nil
         switch phase {
         case .finished, .lingering:
             break
         case .waiting, .readingHead, .inRequest:
-            phase = .waiting
-            deadline?.set(after: idleTimeout)
+            if let ahead {
+                // Part of the next request came while this one was answered: it is a head in
+                // progress, timed from now.
+                phase = ahead
+                deadline?.set(after: headTimeout)
+            } else {
+                phase = .waiting
+                deadline?.set(after: idleTimeout)
+            }
         }
+    }
+
+    /// `ClientReadAhead` is about to read while the current request waits for its answer.
+    func readingAheadOfResponse() {
+        if case .inRequest = phase { readingAhead = true }
     }
 
     private static func measuringLine(_ bytes: ByteBuffer, after length: Int) -> Phase {
