@@ -7,13 +7,13 @@ import ShardlineConfigFile
 import ShardlineCore
 import ShardlineSidecar
 
-// `shardline-sidecar sidecar --config PATH [--threads N]` and `shardline-sidecar validate PATH`:
-// the two `shardline` commands the proxy benchmark runs, with the same meaning, in a binary that
-// links only the sidecar. Anything else is refused with a usage line (no ArgumentParser here:
-// its absence is the point of this target).
+// `shardline-sidecar sidecar --config PATH [...]` and `shardline-sidecar validate PATH`: the
+// `shardline` commands the proxy benchmark runs, with the options and meaning `shardline sidecar`
+// has, in a binary that links only the sidecar. Anything else is refused with a usage line (no
+// ArgumentParser here: its absence is the point of this target).
 
 func usage(_ problem: String) -> Never {
-    print("shardline-sidecar: \(problem)\nusage: shardline-sidecar sidecar --config PATH [--threads 1...256] | validate PATH")
+    print("shardline-sidecar: \(problem)\nusage: shardline-sidecar sidecar --config PATH [--listen H:P] [--admin H:P] [--log-level L] [--config-poll-ms N] [--threads N] | validate PATH")
     exit(2)
 }
 
@@ -35,12 +35,28 @@ case "validate":
 case "sidecar":
     var config: String?
     var threads: Int?
+    var listen: HostPort?
+    var admin: HostPort?
+    var logLevel: SidecarSettings.LogLevel?
+    var pollMs = 500
     while let flag = arguments.first {
         arguments.removeFirst()
         guard let value = arguments.first else { usage("\(flag) needs a value") }
         arguments.removeFirst()
         switch flag {
-        case "--config": config = value
+        case "--config", "-c": config = value
+        case "--listen":
+            guard let address = HostPort(parsing: value) else { usage("--listen must be host:port, not \(value)") }
+            listen = address
+        case "--admin":
+            guard let address = HostPort(parsing: value) else { usage("--admin must be host:port, not \(value)") }
+            admin = address
+        case "--log-level":
+            guard let level = SidecarSettings.LogLevel(rawValue: value) else { usage("--log-level: unknown level \(value)") }
+            logLevel = level
+        case "--config-poll-ms":
+            guard let ms = Int(value), ms >= 0 else { usage("--config-poll-ms must be a whole number of milliseconds, not \(value)") }
+            pollMs = ms
         case "--threads":
             guard let count = Int(value), (1...256).contains(count) else { usage("--threads must be in 1...256, not \(value)") }
             threads = count
@@ -50,6 +66,10 @@ case "sidecar":
     guard let config else { usage("sidecar needs --config PATH") }
     var options = SidecarOptions(configPath: config)
     options.eventLoopThreads = threads
+    options.listen = listen
+    options.admin = admin
+    options.logLevel = logLevel
+    options.configPollInterval = pollMs > 0 ? .milliseconds(pollMs) : nil
     let status = await SidecarProcess.run(options: options, startedAt: .now)
     exit(status)
 default:
