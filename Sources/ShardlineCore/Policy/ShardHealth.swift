@@ -9,13 +9,18 @@ import Synchronization
 public final class ShardHealth: Sendable {
     private let settings: OutlierDetector.Settings
     private let detectors = Mutex<[PodAddress: OutlierDetector]>([:])
+    /// How many addresses have a detector stored, written under the lock: while none has (every
+    /// shard healthy, the common case), `admit` and `recordSuccess` answer without taking the lock,
+    /// which every request on every event loop would otherwise contend for.
+    private let tracked = Atomic<Int>(0)
 
     public init(settings: OutlierSettings) {
         self.settings = OutlierDetector.Settings(settings)
     }
 
     public func admit(_ address: PodAddress, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Admission {
-        detectors.withLock { detectors in
+        guard tracked.load(ordering: .acquiring) > 0 else { return .allow }
+        return detectors.withLock { detectors in
             guard var detector = detectors[address] else { return .allow }
             let admission = detector.admit(at: now)
             detectors[address] = detector
@@ -24,7 +29,8 @@ public final class ShardHealth: Sendable {
     }
 
     public func recordSuccess(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) -> OutlierDetector.Transition {
-        detectors.withLock { detectors in
+        guard tracked.load(ordering: .acquiring) > 0 else { return .none }
+        return detectors.withLock { detectors in
             // Healthy shards with no failures are not stored: the common path stays a lookup miss.
             guard var detector = detectors[address] else { return .none }
             let transition = detector.recordSuccess(probe: probe, at: now)
@@ -33,6 +39,7 @@ public final class ShardHealth: Sendable {
             } else {
                 detectors[address] = detector
             }
+            tracked.store(detectors.count, ordering: .releasing)
             return transition
         }
     }
@@ -42,6 +49,7 @@ public final class ShardHealth: Sendable {
             var detector = detectors[address] ?? OutlierDetector(settings: settings)
             let transition = detector.recordFailure(probe: probe, at: now)
             detectors[address] = detector
+            tracked.store(detectors.count, ordering: .releasing)
             return transition
         }
     }
@@ -51,12 +59,16 @@ public final class ShardHealth: Sendable {
     public func forget(keeping addresses: Set<PodAddress>) {
         detectors.withLock { detectors in
             detectors = detectors.filter { addresses.contains($0.key) }
+            tracked.store(detectors.count, ordering: .releasing)
         }
     }
 
     /// The address is healthy again from now on (it names a new pod).
     public func reset(_ address: PodAddress) {
-        _ = detectors.withLock { $0.removeValue(forKey: address) }
+        detectors.withLock { detectors in
+            detectors.removeValue(forKey: address)
+            tracked.store(detectors.count, ordering: .releasing)
+        }
     }
 
     public func recordAbandoned(_ address: PodAddress, probe: Bool, at now: ContinuousClock.Instant = .now) {

@@ -187,7 +187,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     // MARK: Request from the client
 
     private func requestHeadReceived(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        context.triggerUserOutboundEvent(RequestHeadEvent.headReceived, promise: nil)
+        headWatcher.requestHeadReceived()
         headReceivedAt = .now
         guard case .idle = state else {
             // HTTPServerPipelineHandler delivers one request at a time; anything else is a bug
@@ -203,8 +203,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             headWatcher.respondAndClose(.connectNotAllowed)
             return
         }
-        let snapshot = services.routerStore.current
-        pools?.follow(snapshot)
+        let snapshot = pools?.snapshot(of: services.routerStore) ?? services.routerStore.current
         let disposition = RequestDisposition(
             head: head, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
             clientAddress: clientAddress, maxHeaderBytes: services.settings.maxHeaderBytes
@@ -716,6 +715,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                 client.removeHandler(validator, promise: nil)
             }
             client.removeHandler(try client.handler(type: HTTPServerPipelineHandler.self), promise: nil)
+            client.removeHandler(try client.handler(type: ClientReadAhead.self), promise: nil)
             client.removeHandler(context: context, promise: nil)
 
             shard.removeHandler(try shard.handler(type: HTTPRequestEncoder.self), promise: nil)
@@ -741,7 +741,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// - Parameter linger: the client may still be sending (the request had not ended, or the
     ///   answer is an error that refuses it): close lingering (RFC 9112 9.6), not at once.
     private func finishResponse(trailers: HTTPHeaders?, close: Bool, linger: Bool = false, context: ChannelHandlerContext) {
-        context.triggerUserOutboundEvent(RequestHeadEvent.responseCompleted, promise: nil)
+        headWatcher.responseCompleted()
         let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
         lastResponseWrite = written
         if close && linger {

@@ -179,7 +179,8 @@ public final class ProxyServer: Service, Sendable {
     }
 
     /// The client-side pipeline: head watcher (raw bytes), NIO's HTTP/1.1 server codec with
-    /// pipelining assistance and the configured head limit, then the proxy handler.
+    /// pipelining assistance and the configured head limit (the read-ahead between its decoder and
+    /// its pipeline handler), then the proxy handler.
     private static func configureDownstream(
         _ channel: any Channel, services: ProxyServices, settings: SidecarSettings, servicePort: Int?
     ) throws {
@@ -199,11 +200,15 @@ public final class ProxyServer: Service, Sendable {
             withPipeliningAssistance: true,
             withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
             withErrorHandling: false,
-            withOutboundHeaderValidation: true,
+            // Off: every header the proxy writes is either its own constant or one the response
+            // decoder (llhttp, strict) already accepted from the shard, so the validator's scan of
+            // every response head found nothing it could reject, at the cost of one more handler.
+            withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: limits
         )
         sync.removeHandler(try sync.handler(type: HTTPServerUpgradeHandler.self), promise: nil)
+        try sync.addHandler(ClientReadAhead(headWatcher: watcher), position: .after(try sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
         try sync.addHandler(DownstreamHandler(services: services, servicePort: servicePort, headWatcher: watcher))
     }
 

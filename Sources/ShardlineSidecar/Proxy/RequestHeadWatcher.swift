@@ -1,13 +1,5 @@
 import NIOCore
 
-/// Outbound user events the proxy handler sends down to `RequestHeadWatcher`.
-enum RequestHeadEvent: Sendable {
-    /// A complete request head was decoded.
-    case headReceived
-    /// The response to the current request is complete; the connection now waits for the next one.
-    case responseCompleted
-}
-
 /// How long a connection closed after an answer the client may still be sending a request body
 /// behind (RFC 9112 9.6) keeps reading and dropping what arrives: until the client closes, or
 /// nothing has come for `idle`, or `total` has passed. Without this, closing with unread bytes
@@ -52,6 +44,12 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     private let idleTimeout: TimeAmount
     private let headTimeoutSetting: Duration
     private var phase = Phase.waiting
+    /// Set by `ClientReadAhead` when it reads while a request waits for its answer: whatever
+    /// arrives then starts the next request.
+    private var readingAhead = false
+    /// The next request's line as measured from bytes read ahead; its head's clock starts when the
+    /// current answer is complete (a 408 cannot go out in the middle of another response).
+    private var aheadLine: Phase?
     private var deadline: LazyDeadline?
     private var context: ChannelHandlerContext?
 
@@ -112,6 +110,12 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
             deadline?.set(after: headTimeout)
         case .readingHead(let length, false):
             phase = Self.measuringLine(unwrapInboundIn(data), after: length)
+        case .inRequest where readingAhead:
+            switch aheadLine {
+            case nil: aheadLine = Self.measuringLine(unwrapInboundIn(data), after: 0)
+            case .readingHead(let length, false)?: aheadLine = Self.measuringLine(unwrapInboundIn(data), after: length)
+            default: break
+            }
         case .readingHead(_, true), .inRequest, .finished:
             break
         }
@@ -149,22 +153,44 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireErrorCaught(error)
     }
 
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        guard let event = event as? RequestHeadEvent else {
-            context.triggerUserOutboundEvent(event, promise: promise)
-            return
-        }
-        switch (event, phase) {
-        case (_, .finished), (_, .lingering):
+    /// The proxy handler decoded a complete request head. (Direct calls rather than outbound user
+    /// events: an event would cross every handler between, boxed as `Any`, twice per request.)
+    func requestHeadReceived() {
+        readingAhead = false
+        aheadLine = nil
+        switch phase {
+        case .finished, .lingering:
             break
-        case (.headReceived, _):
+        case .waiting, .readingHead, .inRequest:
             deadline?.clear()
             phase = .inRequest
-        case (.responseCompleted, _):
-            phase = .waiting
-            deadline?.set(after: idleTimeout)
         }
-        promise?.succeed()
+    }
+
+    /// The response to the current request is complete; the connection now waits for the next one.
+    func responseCompleted() {
+        let ahead = aheadLine
+        readingAhead = false
+        aheadLine = nil
+        switch phase {
+        case .finished, .lingering:
+            break
+        case .waiting, .readingHead, .inRequest:
+            if let ahead {
+                // Part of the next request came while this one was answered: it is a head in
+                // progress, timed from now.
+                phase = ahead
+                deadline?.set(after: headTimeout)
+            } else {
+                phase = .waiting
+                deadline?.set(after: idleTimeout)
+            }
+        }
+    }
+
+    /// `ClientReadAhead` is about to read while the current request waits for its answer.
+    func readingAheadOfResponse() {
+        if case .inRequest = phase { readingAhead = true }
     }
 
     private static func measuringLine(_ bytes: ByteBuffer, after length: Int) -> Phase {

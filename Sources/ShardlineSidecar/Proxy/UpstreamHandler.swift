@@ -24,7 +24,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
-    weak var delegate: (any UpstreamDelegate)?
+    /// The exchange using the connection. Its concrete type, not `any UpstreamDelegate`: a weak
+    /// existential costs a strong load, a retain and a witness-table call on every response event.
+    weak var delegate: DownstreamHandler?
     /// The pool's notice that the connection is gone; cleared when the pool lets go of it.
     var onClose: (() -> Void)?
     weak var connection: UpstreamConnection?

@@ -66,6 +66,8 @@ final class UpstreamPools {
     private var isShutDown = false
     /// The router generation the pools follow.
     private var generation = 1
+    /// The latest router snapshot this loop took, reused while the store's generation is unchanged.
+    private var snapshot: RouterStore.Snapshot?
 
     init(eventLoop: any EventLoop, registry: UpstreamPoolRegistry) {
         self.eventLoop = eventLoop
@@ -81,6 +83,16 @@ final class UpstreamPools {
         if isShutDown { pool.shutdown() }
         pools[address] = pool
         return pool
+    }
+
+    /// The store's current snapshot, which the pools then follow: taken from this loop's cache
+    /// while the generation is unchanged (an atomic load), from the store's lock after a reload.
+    func snapshot(of store: RouterStore) -> RouterStore.Snapshot {
+        if let snapshot, snapshot.generation == store.generation { return snapshot }
+        let current = store.current
+        snapshot = current
+        follow(current)
+        return current
     }
 
     /// Called with each request's router snapshot. On a newer generation, pools of addresses it no

@@ -29,9 +29,18 @@ public final class RouterStore: Sendable {
     }
 
     private let state: Mutex<Snapshot>
+    /// The current snapshot's generation, written under the lock: an event loop that cached a
+    /// snapshot checks it with one atomic load per request instead of taking the lock every loop
+    /// shares (`UpstreamPools.snapshot(of:)`).
+    private let latestGeneration = Atomic<Int>(1)
 
     public init(_ router: ShardRouter) {
         state = Mutex(Snapshot(router: router, generation: 1, addresses: Snapshot.addresses(of: router)))
+    }
+
+    /// The generation of `current`, without the lock.
+    public var generation: Int {
+        latestGeneration.load(ordering: .acquiring)
     }
 
     public var current: Snapshot {
@@ -45,6 +54,7 @@ public final class RouterStore: Sendable {
         let addresses = Snapshot.addresses(of: router)
         return state.withLock { snapshot in
             snapshot = Snapshot(router: router, generation: snapshot.generation + 1, addresses: addresses)
+            latestGeneration.store(snapshot.generation, ordering: .releasing)
             return snapshot.generation
         }
     }
