@@ -9,7 +9,8 @@
 ///
 /// The sidecar and the SDK both drive this one rule; each does its own lookup (the sidecar through
 /// its address cache, the SDK through `getaddrinfo`) and reports the answer here. Addresses are
-/// the numeric IP strings of the answer.
+/// opaque strings that tell the answer's addresses apart (the SDK: the numeric IP; the sidecar:
+/// IP and port).
 public struct EjectionRecheck: Sendable {
     private struct Failed: Sendable {
         var addresses: Set<String>

@@ -177,6 +177,12 @@ final class ShardAddressCache: Sendable {
         return nil
     }
 
+    /// How `EjectionRecheck` tells addresses apart: IP and port (a test's fake DNS moves a name
+    /// by port; a real pod moves by IP).
+    private static func identity(_ address: SocketAddress) -> String {
+        "\(address.ipAddress ?? address.description):\(address.port ?? 0)"
+    }
+
     private static func stillFailing(_ pod: PodAddress, _ address: SocketAddress) -> UpstreamConnectError {
         UpstreamConnectError(
             message: "\(pod.host) still resolves only to addresses that just failed (\(address.ipAddress ?? "?")); not connecting again"
@@ -217,7 +223,7 @@ final class ShardAddressCache: Sendable {
             // A lost connection's address is remembered for `recheck` only: its hold is already over.
             failed.addresses[address] = connectFailed ? now : now - failedAddressHold
             state.failed[pod] = failed
-            state.recheck.connectFailed(pod, at: [address.ipAddress ?? address.description], now: now)
+            state.recheck.connectFailed(pod, at: [Self.identity(address)], now: now)
         }
     }
 
@@ -229,7 +235,7 @@ final class ShardAddressCache: Sendable {
         guard state.withLock({ $0.recheck.lookUpDue(pod, now: now) }) else { return }
         address(of: pod, on: eventLoop, fresh: true).whenSuccess { address in
             let isNew = self.state.withLock { state in
-                guard state.recheck.answered(pod, addresses: [address.ipAddress ?? address.description]) else { return false }
+                guard state.recheck.answered(pod, addresses: [Self.identity(address)]) else { return false }
                 state.failed[pod] = nil
                 return true
             }
