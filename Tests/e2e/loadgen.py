@@ -262,7 +262,7 @@ def load(args):
     for stats in phases.values():
         total.merge(stats)
     result = {"phases": {label: s.summary() for label, s in phases.items()}, "total": total.summary(),
-              "stopped": os.path.exists(args.stop), "paths": len(paths), "written_paths": len(updated)}
+              "stopped": os.path.exists(args.stop), "paths": len(paths), "written_paths": sorted(updated)}
     with open(args.out, "w") as f:
         json.dump(result, f)
 

@@ -159,8 +159,8 @@ cluster_write_hosts() {   # cluster_write_hosts "IP NAME" ...: the DNS records, 
   mv "$tmp" "$WORK/hosts"
 }
 
-cluster_reload_dns() {    # after cluster_write_hosts: dnsmasq re-reads the hosts file
-  kill -HUP "$DNSMASQ_PID"
+cluster_reload_dns() {    # after cluster_write_hosts: dnsmasq re-reads the hosts file (if it runs yet)
+  [ -z "$DNSMASQ_PID" ] || kill -HUP "$DNSMASQ_PID"
 }
 
 # cluster_start_dns CHECK_NS CHECK_NAME: dnsmasq answers from $WORK/hosts (TTL 1 s) on the bridge
