@@ -22,6 +22,9 @@ struct DNSRestartEndToEndTests {
     /// What the scenario needs and this machine lacks; empty when it can run.
     static let missingPrerequisites = SimulatedCluster.missingPrerequisites
 
+    /// Other suites look tools up through this name.
+    static func findExecutable(_ name: String) -> String? { SimulatedCluster.findExecutable(name) }
+
     @Test(
         .enabled(
             if: missingPrerequisites.isEmpty || peersRequired,
