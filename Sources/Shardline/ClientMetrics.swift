@@ -57,6 +57,11 @@ final class ClientMetrics: Sendable {
         Counter(label: MetricNames.connectErrors, dimensions: [("service", service), ("shard", String(shard))], factory: factory).increment()
     }
 
+    /// A shard's 421, followed (`MetricNames.misdirectedRetried`) or surfaced as `misdirected`.
+    func misdirected(service: String, outcome: String) {
+        Counter(label: MetricNames.misdirected, dimensions: [("service", service), ("outcome", outcome)], factory: factory).increment()
+    }
+
     func shardEjected(service: String, shard: Int) {
         Counter(label: MetricNames.ejections, dimensions: [("service", service), ("shard", String(shard))], factory: factory).increment()
     }

@@ -76,6 +76,7 @@ extension ShardlineClient: Service {
                 guard serving.router.config != loaded else { return nil }
                 // The swap: requests already routed keep the router they read; new ones get this.
                 serving.router = ShardRouter(config: loaded)
+                serving.ownership = OwnershipResolver(config: loaded)
                 serving.generation += 1
                 return serving.generation
             }

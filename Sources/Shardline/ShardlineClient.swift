@@ -40,7 +40,18 @@ public final class ShardlineClient: Sendable {
     struct Serving: Sendable {
         var router: ShardRouter
         var generation: Int
+        /// Fingerprints and previous owners for `router`'s config (SPEC.md 11.3).
+        var ownership: OwnershipResolver
+
+        init(router: ShardRouter, generation: Int) {
+            self.router = router
+            self.generation = generation
+            self.ownership = OwnershipResolver(config: router.config)
+        }
     }
+
+    /// How much of a 421's body is read (and dropped) before the request goes again.
+    static let misdirectedBodyBytes = 64 * 1024
 
     let httpClient: HTTPClient
     let options: Options
@@ -53,6 +64,7 @@ public final class ShardlineClient: Sendable {
     let retryPolicy: RetryPolicy
     let metrics: ClientMetrics
     let inFlight = InFlightRequests()
+    let misdirectedPolicy = MisdirectedPolicy()
 
     /// A client serving `config` (e.g. from `ShardlineConfig.service(...)`). It never reloads.
     public init(
@@ -166,28 +178,100 @@ public final class ShardlineClient: Sendable {
         inFlight.enter()
         defer { inFlight.leave() }
 
+        var owned = ownership(of: decision)
+        var misdirected = misdirectedPolicy.start(
+            fingerprint: owned.fingerprint, shard: decision.shard, bodyReplayable: ReplayableBody.canReplay(request.body)
+        )
+        while true {
+            let response: HTTPClientResponse
+            do {
+                response = try await exchange(
+                    Self.shardRequest(request, url: url, owned: owned), decision: owned.route,
+                    deadline: deadline, logger: logger
+                )
+            } catch let error as ShardlineError {
+                metrics.requestCompleted(service: error.service, shard: error.shard, status: error.sidecarStatus, duration: ContinuousClock.now - start)
+                throw error
+            }
+            guard response.status == .misdirectedRequest else {
+                metrics.requestCompleted(service: owned.route.service, shard: owned.shard, status: Int(response.status.code), duration: ContinuousClock.now - start)
+                return response
+            }
+            // A shard's 421 (SPEC.md 11.5): the core's policy decides; at most one retry.
+            let refused = MisdirectedResponse(
+                ownerHeader: response.headers.first(name: ShardlineHeaders.owner),
+                topologyHeader: response.headers.first(name: ShardlineHeaders.topology)
+            )
+            var decisionAfter = misdirected.received(refused)
+            var next: OwnershipDecision?
+            if case .rereadConfig = decisionAfter {
+                if configPath != nil { reload(force: false) }
+                let serving = serving.withLock { $0 }
+                if let route = try? Self.route(url, headers: request.headers, router: serving.router) {
+                    let candidate = serving.ownership.decide(route)
+                    next = candidate
+                    decisionAfter = misdirected.configReread(fingerprint: candidate.fingerprint, shard: candidate.shard)
+                } else {
+                    // The re-read config refuses the request; the 421 is the better answer.
+                    decisionAfter = misdirected.configReread(fingerprint: owned.fingerprint, shard: owned.shard)
+                }
+            }
+            _ = try? await response.body.collect(upTo: Self.misdirectedBodyBytes)
+            if case .retry = decisionAfter, let next {
+                metrics.misdirected(service: owned.route.service, outcome: MetricNames.misdirectedRetried)
+                logger.debug("following a 421 to the re-read config's owner", metadata: owned.route.logMetadata.merging([
+                    "newShard": .stringConvertible(next.shard),
+                ]) { $1 })
+                owned = next
+                continue
+            }
+            var reason = MisdirectedState.SurfaceReason.unexpectedCall
+            if case .surface(let why) = decisionAfter { reason = why }
+            metrics.misdirected(service: owned.route.service, outcome: MetricNames.misdirectedSurfaced)
+            metrics.requestCompleted(service: owned.route.service, shard: owned.shard, status: 421, duration: ContinuousClock.now - start)
+            throw ShardlineError(misdirected: reason, refused: refused, owned: owned)
+        }
+    }
+
+    /// The fingerprint and previous owner of a decision made with the serving router.
+    func ownership(of decision: RouteDecision) -> OwnershipDecision {
+        serving.withLock { $0.ownership }.decide(decision)
+    }
+
+    /// The request as it goes to the shard pod: its address in the URL, the service's `Host`, the
+    /// decided shard and the resharding headers (SPEC.md 11.5), any the caller set replaced.
+    static func shardRequest(_ request: HTTPClientRequest, url: RequestURL, owned: OwnershipDecision) -> HTTPClientRequest {
         var shardRequest = request
-        shardRequest.url = url.url(at: decision.address)
+        shardRequest.url = url.url(at: owned.route.address)
         if !shardRequest.headers.contains(name: "host") {
             shardRequest.headers.add(name: "host", value: url.authority)
         }
-        shardRequest.headers.replaceOrAdd(name: "x-shardline-shard", value: String(decision.shard))
+        shardRequest.headers.replaceOrAdd(name: ShardlineHeaders.shard, value: String(owned.shard))
+        for name in [ShardlineHeaders.topology, ShardlineHeaders.previousShard, ShardlineHeaders.previousAddress, ShardlineHeaders.handoff, ShardlineHeaders.owner] {
+            shardRequest.headers.remove(name: name)
+        }
+        for header in owned.requestHeaders { shardRequest.headers.add(name: header.name, value: header.value) }
+        return shardRequest
+    }
 
-        var retry = retryPolicy.start(method: request.method.rawValue)
+    /// One exchange with one shard, with the transport retries `RetryPolicy` allows (a connect
+    /// failure, or an idempotent request without a body whose connection broke before the
+    /// answer); a shard that `OutlierDetector` ejected fails at once. Throws `ShardlineError`
+    /// for a transport failure, the caller's cancellation or deadline as they come.
+    private func exchange(_ shardRequest: HTTPClientRequest, decision: RouteDecision, deadline: NIODeadline, logger: Logger) async throws -> HTTPClientResponse {
+        var retry = retryPolicy.start(method: shardRequest.method.rawValue)
         // AsyncHTTPClient does not say how much of a body has left, so a request with a body is
         // treated as sent once a connection took it: only a connect failure (nothing left) retries it.
-        if request.body != nil { retry.requestBodyWasSent() }
+        if shardRequest.body != nil { retry.requestBodyWasSent() }
 
         while true {
             let admission = health.admit(decision.address)
             if case .reject(let until) = admission {
-                let error = ShardlineError(
+                throw ShardlineError(
                     code: .shardUnavailable,
                     message: "shard \(decision.shard) (\(decision.address)) of '\(decision.service)' is ejected after repeated transport failures; failing fast for another \(ConfigDuration.format(until - ContinuousClock.now)) until a probe request succeeds",
                     service: decision.service, shard: decision.shard, address: decision.address
                 )
-                metrics.requestCompleted(service: decision.service, shard: decision.shard, status: 503, duration: ContinuousClock.now - start)
-                throw error
             }
             let probe = admission == .probe
             do {
@@ -197,7 +281,6 @@ public final class ShardlineClient: Sendable {
                 if health.recordSuccess(decision.address, probe: probe) == .restored {
                     logger.info("shard restored: the probe request got an answer", metadata: decision.logMetadata)
                 }
-                metrics.requestCompleted(service: decision.service, shard: decision.shard, status: Int(response.status.code), duration: ContinuousClock.now - start)
                 return response
             } catch {
                 guard let failure = TransportFailure.kind(of: error) else {
@@ -218,8 +301,8 @@ public final class ShardlineClient: Sendable {
                     logger.debug("retrying", metadata: decision.logMetadata.merging(["error": .string(String(describing: error))]) { $1 })
                     continue
                 case .giveUp(let reason):
-                    let failed = ShardlineError(failure, cause: error, giveUp: reason, attempts: retry.failedAttempts, decision: decision)
-                    metrics.requestCompleted(service: decision.service, shard: decision.shard, status: failed.sidecarStatus(for: failure), duration: ContinuousClock.now - start)
+                    var failed = ShardlineError(failure, cause: error, giveUp: reason, attempts: retry.failedAttempts, decision: decision)
+                    failed.failureStatus = failed.sidecarStatus(for: failure)
                     throw failed
                 }
             }
@@ -299,13 +382,30 @@ extension ShardlineError {
         )
     }
 
+    /// A 421 the policy did not follow, in words that say what to do.
+    init(misdirected reason: MisdirectedState.SurfaceReason, refused: MisdirectedResponse, owned: OwnershipDecision) {
+        let owner = refused.owner.map { "shard \($0)" } ?? "no owner named"
+        let theirs = refused.fingerprint?.headerValue ?? "none"
+        self.init(
+            code: .misdirected,
+            message: "shard \(owned.shard) (\(owned.route.address)) of '\(owned.route.service)' answered 421 Misdirected Request (owner: \(owner); its topology \(theirs), this client's \(owned.fingerprint.headerValue)): \(reason.message)",
+            service: owned.route.service, shard: owned.shard, address: owned.route.address
+        )
+        self.misdirectedReason = reason
+        self.owner = refused.owner
+        self.shardTopology = refused.fingerprint
+        self.topology = owned.fingerprint
+    }
+
     /// The status the sidecar answers the same refusal with, so metrics read alike.
     var sidecarStatus: Int {
+        if let failureStatus { return failureStatus }
         switch code {
         case .unknownService: return 404
         case .noShardKey, .invalidRequest: return 400
         case .shardUnavailable: return 503
         case .invalidConfig: return 500
+        case .misdirected: return 421
         }
     }
 

@@ -14,6 +14,10 @@ public struct ShardlineError: Error, Sendable, Equatable, CustomStringConvertibl
         case shardUnavailable = "shard_unavailable"
         /// The config was refused (the loader's message, every field with its path) or unreadable.
         case invalidConfig = "invalid_config"
+        /// The shard answered `421 Misdirected Request` and the client could not correct itself
+        /// (SPEC.md 11.5): `misdirectedReason` says why, `owner` is the shard the refusing shard
+        /// named, `shardTopology` its fingerprint and `topology` this client's.
+        case misdirected = "misdirected"
     }
 
     public var code: Code
@@ -21,6 +25,15 @@ public struct ShardlineError: Error, Sendable, Equatable, CustomStringConvertibl
     public var service: String?
     public var shard: Int?
     public var address: PodAddress?
+    /// With `misdirected`: why the 421 was not followed (`MisdirectedState.SurfaceReason`).
+    public var misdirectedReason: MisdirectedState.SurfaceReason?
+    /// With `misdirected`: the owner the refusing shard named (`x-shardline-owner`).
+    public var owner: Int?
+    /// With `misdirected`: the refusing shard's fingerprint (`x-shardline-topology`), and this client's.
+    public var shardTopology: TopologyFingerprint?
+    public var topology: TopologyFingerprint?
+    /// The status the sidecar answers a transport failure with (502, 503, 504), for the metrics.
+    var failureStatus: Int?
 
     public init(code: Code, message: String, service: String? = nil, shard: Int? = nil, address: PodAddress? = nil) {
         self.code = code

@@ -42,22 +42,25 @@ public final class Sidecar: Sendable {
         levelControl?.level = Logger.Level(config.sidecar.logLevel)
 
         let routerStore = RouterStore(ShardRouter(config: config))
-        let proxy = ProxyServer(
-            settings: config.sidecar, listeners: config.proxyListeners, routerStore: routerStore,
-            group: group, logger: logger, accessLogger: Logger(label: "shardline.access")
-        )
-        let readiness = SidecarReadiness(listenersBound: { proxy.isReady })
-        let admin = AdminServer(
-            address: config.sidecar.admin,
-            routes: AdminRoutes(readiness: readiness, routerStore: routerStore, registry: registry, configPath: options.configPath),
-            group: group, logger: logger
-        )
         let metrics = ReloadMetrics(registry: registry)
         metrics.generation.set(Int64(routerStore.current.generation))
         let hangups = options.handlesSignals ? await UnixSignalsSequence(trapping: .sighup) : nil
         let reloader = ConfigReloader(
             options: options, version: snapshot.version, routerStore: routerStore, metrics: metrics,
             levelControl: levelControl, signals: hangups, logger: logger
+        )
+        // A 421 from a shard with another topology re-reads the file (skipping the parse when it
+        // has not changed), as a poll would, so a client follows a config swap at once.
+        let proxy = ProxyServer(
+            settings: config.sidecar, listeners: config.proxyListeners, routerStore: routerStore,
+            group: group, logger: logger, accessLogger: Logger(label: "shardline.access"),
+            rereadConfig: { reloader.reload(trigger: .misdirected) }
+        )
+        let readiness = SidecarReadiness(listenersBound: { proxy.isReady })
+        let admin = AdminServer(
+            address: config.sidecar.admin,
+            routes: AdminRoutes(readiness: readiness, routerStore: routerStore, registry: registry, configPath: options.configPath),
+            group: group, logger: logger
         )
 
         var groupConfiguration = ServiceGroupConfiguration(

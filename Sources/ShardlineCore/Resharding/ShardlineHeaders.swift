@@ -16,6 +16,9 @@ public enum ShardlineHeaders {
     /// owner's local copy only (no ownership check, no further read-through), which the previous
     /// owner then gives up. Its value is `1`.
     public static let handoff = "x-shardline-handoff"
+    /// On a 421 a client returns to its caller instead of following it: why
+    /// (`MisdirectedState.SurfaceReason`'s raw value, e.g. `config_unchanged`).
+    public static let misdirected = "x-shardline-misdirected"
     /// The ordinal a sidecar decided for a request (already sent by the sidecar to shards).
     public static let shard = "x-shardline-shard"
 }

@@ -61,6 +61,11 @@ final class SidecarMetrics: Sendable {
         Counter(label: Self.connectErrors, dimensions: [("service", target.service), ("shard", String(target.shard))]).increment()
     }
 
+    /// A shard's 421, followed (`MetricNames.misdirectedRetried`) or returned to the client.
+    func misdirected(service: String, outcome: String) {
+        Counter(label: MetricNames.misdirected, dimensions: [("service", service), ("outcome", outcome)]).increment()
+    }
+
     func shardEjected(_ target: ShardTarget) {
         Counter(label: Self.ejections, dimensions: [("service", target.service), ("shard", String(target.shard))]).increment()
     }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ShardlineCore
 
 /// The proxy's work for one client connection, one request at a time (HTTPServerPipelineHandler,
@@ -38,7 +39,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         /// request body is read and dropped, up to `allowance` bytes, beyond which the connection
         /// closes lingering.
         case discarding(allowance: Int)
-        /// Routed; waiting for the pool to hand over a connection.
+        /// Routed; waiting for the pool to hand over a connection, or (after a shard's 421) for
+        /// the config to be re-read: either way nothing is leased and the client is not read.
         case awaitingUpstream(ProxyRequest)
         case forwarding(ProxyRequest, UpstreamConnection)
         /// Handed over to a byte tunnel, or closed: nothing more to do here.
@@ -47,6 +49,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     /// Request body bytes read and dropped after an early answer before the connection is closed instead.
     private static let discardAllowance = 1 << 20
+    /// A request whose body is at most this long is kept whole while it is forwarded, so that it
+    /// can be sent again after a shard's 421 (SPEC.md 11.5); a longer one is streamed without a
+    /// copy, and its 421 goes back to the client. The same bound holds the body of the 421 while
+    /// the config is re-read.
+    static let replayableBodyBytes = 64 * 1024
 
     private let services: ProxyServices
     /// The service port of the listener this connection came in on (nil for the Host-routed one).
@@ -199,7 +206,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         let snapshot = services.routerStore.current
         pools?.follow(snapshot)
         let disposition = RequestDisposition(
-            head: head, router: snapshot.router, servicePort: servicePort,
+            head: head, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
             clientAddress: clientAddress, maxHeaderBytes: services.settings.maxHeaderBytes
         )
         switch disposition {
@@ -217,9 +224,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         switch state {
         case .awaitingUpstream(let request):
             request.bodyBytesReceived += buffer.readableBytes
+            request.keepForReplay(buffer, limit: Self.replayableBodyBytes)
             request.pendingBody.append(buffer)
         case .forwarding(let request, let connection):
             request.bodyBytesReceived += buffer.readableBytes
+            request.keepForReplay(buffer, limit: Self.replayableBodyBytes)
             guard request.responseEnd == nil else { return }
             connection.handler.write(.body(.byteBuffer(buffer)))
             if buffer.readableBytes > 0 {
@@ -366,6 +375,10 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     func upstream(_ connection: UpstreamConnection, received part: HTTPClientResponsePart) {
         guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
+        if request.misdirectedHold != nil {
+            absorbMisdirected(part, request: request, connection: connection, context: context)
+            return
+        }
         switch part {
         case .head(let head):
             responseHeadReceived(head, request: request, connection: connection, context: context)
@@ -404,6 +417,9 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             return
         }
         request.retry.responseWasStarted()
+        if head.status == .misdirectedRequest && !request.isUpgrade && holdsMisdirected(head, request: request) {
+            return
+        }
         request.responseHead = head
         let upgraded = head.status == .switchingProtocols
         // After an upgrade request the decoder stops parsing the client's bytes; unless the shard
@@ -421,12 +437,13 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     private func writeResponseHead(_ request: ProxyRequest, close: Bool, flush: Bool, context: ChannelHandlerContext) {
         guard let head = request.responseHead else { return }
-        let response = HTTPResponseHead(
-            version: request.downstreamHead.version, status: head.status,
-            headers: ForwardingHeaders.downstreamResponse(
-                head.headers, shard: request.target.shard, upgrade: head.status == .switchingProtocols, close: close
-            )
+        var headers = ForwardingHeaders.downstreamResponse(
+            head.headers, shard: request.target.shard, upgrade: head.status == .switchingProtocols, close: close
         )
+        if let reason = request.misdirectedSurfaced {
+            headers.replaceOrAdd(name: ShardlineHeaders.misdirected, value: reason.rawValue)
+        }
+        let response = HTTPResponseHead(version: request.downstreamHead.version, status: head.status, headers: headers)
         if flush {
             context.writeAndFlush(wrapOutboundOut(.head(response)), promise: nil)
         } else {
@@ -487,6 +504,13 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
         responseDeadline?.clear()
         connection.pool.release(connection, reusable: false)
+        if request.misdirectedHold != nil {
+            // The 421's head arrived, so the shard refused the request; only its body was cut.
+            request.misdirectedHold?.bodyComplete = false
+            state = .awaitingUpstream(request)
+            rereadConfig(request, context: context)
+            return
+        }
         guard request.responseHead == nil else {
             // Mid-response: the client has part of an answer that cannot be completed.
             complete(request, status: Int(request.responseHead?.status.code ?? 502), aborted: true)
@@ -537,6 +561,136 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         recordTransportFailure(request)
         _ = request.retry.attemptFailed(.responseTimeout)
         respondToRequest(request, .responseTimeout(request.target, after: services.settings.responseHeaderTimeout), context: context)
+    }
+
+    // MARK: A shard's 421 (SPEC.md 11.5)
+
+    /// Drives the core's `MisdirectedPolicy` with a shard's 421. True: the 421 is held back (its
+    /// body is read into `misdirectedHold`) and the config is re-read once it has ended; false:
+    /// it goes to the client now, as any answer does, with `x-shardline-misdirected` saying why.
+    private func holdsMisdirected(_ head: HTTPResponseHead, request: ProxyRequest) -> Bool {
+        var misdirected = request.misdirected ?? services.misdirectedPolicy.start(
+            fingerprint: request.fingerprint, shard: request.target.shard,
+            // The whole request was read and kept: it can be sent again.
+            bodyReplayable: request.requestEnded && request.replayBody != nil
+        )
+        let decision = misdirected.received(MisdirectedResponse(
+            ownerHeader: head.headers.first(name: ShardlineHeaders.owner),
+            topologyHeader: head.headers.first(name: ShardlineHeaders.topology)
+        ))
+        request.misdirected = misdirected
+        switch decision {
+        case .rereadConfig:
+            request.misdirectedHold = MisdirectedHold(head: head)
+            return true
+        case .surface(let reason):
+            surface(request, reason)
+        case .retry:
+            surface(request, .unexpectedCall)
+        }
+        return false
+    }
+
+    /// The held 421's body, then its end: the connection goes back, the config is re-read.
+    private func absorbMisdirected(_ part: HTTPClientResponsePart, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
+        switch part {
+        case .head:
+            break
+        case .body(let buffer):
+            request.misdirectedHold?.append(buffer, limit: Self.replayableBodyBytes)
+        case .end:
+            connection.pool.release(connection, reusable: request.misdirectedHold?.head.isKeepAlive ?? false)
+            state = .awaitingUpstream(request)
+            rereadConfig(request, context: context)
+        }
+    }
+
+    /// Re-reads the config off the event loop (file I/O), then carries on with the snapshot it
+    /// left in the router store, unless the client went away meanwhile.
+    private func rereadConfig(_ request: ProxyRequest, context: ChannelHandlerContext) {
+        let reread = services.rereadConfig
+        let store = services.routerStore
+        NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) {
+            reread()
+            return store.current
+        }.assumeIsolated().whenComplete { [weak self] result in
+            guard let self, let context = self.context, case .awaitingUpstream(let current) = self.state, current === request else { return }
+            let snapshot = (try? result.get()) ?? store.current
+            self.configReread(request, snapshot: snapshot, context: context)
+        }
+    }
+
+    /// Routes the request again with the re-read config: sent once more to the new owner if the
+    /// policy says so, else the held 421 goes to the client.
+    private func configReread(_ request: ProxyRequest, snapshot: RouterStore.Snapshot, context: ChannelHandlerContext) {
+        guard var misdirected = request.misdirected, let hold = request.misdirectedHold else { return }
+        pools?.follow(snapshot)
+        let disposition = RequestDisposition(
+            head: request.downstreamHead, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
+            clientAddress: clientAddress, maxHeaderBytes: services.settings.maxHeaderBytes
+        )
+        guard case .forward(let plan) = disposition else {
+            // The new config refuses the request outright (its service is gone, say): its answer.
+            request.misdirectedHold = nil
+            if case .refuse(let response, _) = disposition { respondToRequest(request, response, context: context) }
+            return
+        }
+        let decision = misdirected.configReread(fingerprint: plan.fingerprint, shard: plan.target.shard)
+        request.misdirected = misdirected
+        switch decision {
+        case .retry:
+            services.metrics.misdirected(service: request.target.service, outcome: MetricNames.misdirectedRetried)
+            services.logger.debug("following a 421 to the re-read config's owner", metadata: [
+                "service": .string(plan.target.service), "refusedBy": .stringConvertible(request.target.shard),
+                "shard": .stringConvertible(plan.target.shard), "generation": .stringConvertible(snapshot.generation),
+            ])
+            request.retarget(plan)
+            attempt(request, context: context)
+        case .surface(let reason):
+            surface(request, reason)
+            writeHeldMisdirected(request, hold: hold, context: context)
+        case .rereadConfig:
+            surface(request, .unexpectedCall)
+            writeHeldMisdirected(request, hold: hold, context: context)
+        }
+    }
+
+    private func surface(_ request: ProxyRequest, _ reason: MisdirectedState.SurfaceReason) {
+        request.misdirectedSurfaced = reason
+        services.metrics.misdirected(service: request.target.service, outcome: MetricNames.misdirectedSurfaced)
+        services.logger.info("returning a shard's 421 to the client", metadata: [
+            "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
+            "upstream": .string(request.target.address.description), "reason": .string(reason.rawValue),
+            "topology": .string(request.fingerprint.headerValue),
+        ])
+    }
+
+    /// The 421 held while the config was re-read goes to the client: the shard's head (its owner
+    /// and topology) with `x-shardline-misdirected`, and its body, or this proxy's JSON if the
+    /// shard's was longer than the bound or cut off.
+    private func writeHeldMisdirected(_ request: ProxyRequest, hold: MisdirectedHold, context: ChannelHandlerContext) {
+        request.misdirectedHold = nil
+        var head = hold.head
+        var body = hold.body
+        if !hold.bodyComplete {
+            let reason = request.misdirectedSurfaced ?? .unexpectedCall
+            let json = JSONValue.object([
+                ("error", .string("misdirected")), ("reason", .string(reason.rawValue)), ("message", .string(reason.message)),
+                ("shard", .int(request.target.shard)), ("topology", .string(request.fingerprint.headerValue)),
+            ]).serialized()
+            body = [context.channel.allocator.buffer(string: json)]
+            head.headers.remove(name: "transfer-encoding")
+            head.headers.replaceOrAdd(name: "content-type", value: "application/json")
+            head.headers.replaceOrAdd(name: "content-length", value: String(json.utf8.count))
+        }
+        request.responseHead = head
+        request.responseEnd = .now
+        let close = !request.downstreamHead.isKeepAlive || inputClosed
+        writeResponseHead(request, close: close, flush: false, context: context)
+        for part in body { context.write(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil) }
+        state = close ? .done : .idle
+        complete(request, status: 421)
+        finishResponse(trailers: nil, close: close, context: context)
     }
 
     // MARK: Upgrade
@@ -745,8 +899,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 /// One request on its way through the proxy: what was asked, where it goes, and how far it got.
 final class ProxyRequest {
     let downstreamHead: HTTPRequestHead
-    let upstreamHead: HTTPRequestHead
-    let target: ShardTarget
+    /// The head and shard of the current attempt: a 421 followed to a new owner changes them.
+    private(set) var upstreamHead: HTTPRequestHead
+    private(set) var target: ShardTarget
+    /// The placement fingerprint the current attempt was routed with.
+    private(set) var fingerprint: TopologyFingerprint
     let isUpgrade: Bool
     let startedAt = ContinuousClock.now
     var retry: RetryState
@@ -776,13 +933,50 @@ final class ProxyRequest {
     /// Body parts written in the current attempt before its head was confirmed written, kept to
     /// be sent again if it was not.
     var unconfirmedBody: [ByteBuffer] = []
+    /// The whole request body read so far, kept to be sent again after a 421; nil once it grew
+    /// beyond `DownstreamHandler.replayableBodyBytes` (then it is not kept, and not replayable).
+    private(set) var replayBody: [ByteBuffer]? = []
+    private var replayBytes = 0
+    /// Where the request is in the 421 policy, from its first 421 on.
+    var misdirected: MisdirectedState?
+    /// A 421 held back while the config is re-read.
+    var misdirectedHold: MisdirectedHold?
+    /// A 421 went to the client, for this reason.
+    var misdirectedSurfaced: MisdirectedState.SurfaceReason?
 
     init(downstreamHead: HTTPRequestHead, plan: RequestDisposition.ForwardPlan, retry: RetryState) {
         self.downstreamHead = downstreamHead
         self.upstreamHead = plan.upstreamHead
         self.target = plan.target
+        self.fingerprint = plan.fingerprint
         self.isUpgrade = plan.isUpgrade
         self.retry = retry
+    }
+
+    func keepForReplay(_ buffer: ByteBuffer, limit: Int) {
+        guard replayBody != nil else { return }
+        replayBytes += buffer.readableBytes
+        if replayBytes > limit {
+            replayBody = nil
+        } else if buffer.readableBytes > 0 {
+            replayBody?.append(buffer)
+        }
+    }
+
+    /// The next attempt goes to `plan`'s shard, with the kept body, as a fresh exchange.
+    func retarget(_ plan: RequestDisposition.ForwardPlan) {
+        upstreamHead = plan.upstreamHead
+        target = plan.target
+        fingerprint = plan.fingerprint
+        pendingBody = replayBody ?? []
+        unconfirmedBody = []
+        misdirectedHold = nil
+        responseHead = nil
+        responseEnd = nil
+        heldResponseBody = nil
+        closeAfterResponse = false
+        continueRelayed = false
+        probe = false
     }
 
     /// What to do with the rest of the request body when the answer is complete before it:
@@ -798,4 +992,28 @@ final class ProxyRequest {
         )
     }
 
+}
+
+/// A shard's 421 held back while the config is re-read: its head, and its body up to a bound.
+struct MisdirectedHold {
+    let head: HTTPResponseHead
+    var body: [ByteBuffer] = []
+    private var bytes = 0
+    /// False when the body outgrew the bound or the connection closed before its end.
+    var bodyComplete = true
+
+    init(head: HTTPResponseHead) {
+        self.head = head
+    }
+
+    mutating func append(_ buffer: ByteBuffer, limit: Int) {
+        guard bodyComplete else { return }
+        bytes += buffer.readableBytes
+        if bytes > limit {
+            bodyComplete = false
+            body = []
+        } else {
+            body.append(buffer)
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import NIOHTTP1
+import ShardlineCore
 
 /// The header rewrite a forwarding proxy owes both sides (RFC 9110 7.6): hop-by-hop headers
 /// describe one connection and end here; the request's `X-Forwarded-For`, `X-Forwarded-Proto`
@@ -17,7 +18,16 @@ enum ForwardingHeaders {
     /// request means (`Host`) or how its body is framed (`Content-Length`).
     static let protected: Set<String> = ["host", "content-length"]
 
-    static let shardHeader = "x-shardline-shard"
+    static let shardHeader = ShardlineHeaders.shard
+
+    /// The resharding protocol's request headers (SPEC.md 11.1). Only this proxy may set them: a
+    /// client's `x-shardline-handoff` would skip the shard's ownership check and take a key's value
+    /// away from it, and a client's `x-shardline-previous-*` would make the shard read through from
+    /// an address of the client's choosing. So whatever the client sent is removed first.
+    static let protocolRequestHeaders: [String] = [
+        ShardlineHeaders.topology, ShardlineHeaders.previousShard, ShardlineHeaders.previousAddress,
+        ShardlineHeaders.handoff, ShardlineHeaders.owner,
+    ]
     static let via = "1.1 shardline"
 
     /// The lowercased tokens of every `Connection` header (`Connection: close, Upgrade` -> `[close, upgrade]`).
@@ -52,8 +62,10 @@ enum ForwardingHeaders {
     ///   - authority: the authority of an absolute-form target; it replaces `Host` (RFC 9112 3.2.2).
     ///   - clientAddress: the downstream peer's IP, appended to `X-Forwarded-For`.
     ///   - upgrade: keep `Upgrade` and send `Connection: upgrade` (the request asks for an upgrade).
+    ///   - ownership: the resharding headers of the routing decision (`OwnershipDecision.requestHeaders`).
     static func upstreamRequest(
-        _ headers: HTTPHeaders, authority: String?, clientAddress: String?, shard: Int, upgrade: Bool
+        _ headers: HTTPHeaders, authority: String?, clientAddress: String?, shard: Int, upgrade: Bool,
+        ownership: [(name: String, value: String)] = []
     ) -> HTTPHeaders {
         let chunked = isChunked(headers)
         var out = removingHopByHop(headers, keepUpgrade: upgrade)
@@ -68,6 +80,8 @@ enum ForwardingHeaders {
         appendHop("http", to: "x-forwarded-proto", in: &out)
         out.add(name: "via", value: via)
         out.replaceOrAdd(name: shardHeader, value: String(shard))
+        for name in protocolRequestHeaders { out.remove(name: name) }
+        for header in ownership { out.add(name: header.name, value: header.value) }
         if chunked && !out.contains(name: "content-length") {
             out.add(name: "transfer-encoding", value: "chunked")
         }

@@ -47,21 +47,25 @@ public final class ProxyServer: Service, Sendable {
     private let connections = OpenConnections()
     private let state = Mutex(State())
 
-    /// - Parameter accessLogger: where `sidecar.accessLog` lines go; nil uses `logger`.
+    /// - Parameters:
+    ///   - accessLogger: where `sidecar.accessLog` lines go; nil uses `logger`.
+    ///   - rereadConfig: re-reads the config into `routerStore` after a shard's 421 (SPEC.md 11.5);
+    ///     the default re-reads nothing, so a 421 from a newer config is returned to the client.
     public convenience init(
         settings: SidecarSettings, listeners: [ProxyListener], routerStore: RouterStore, group: any EventLoopGroup,
-        logger: Logger, accessLogger: Logger? = nil
+        logger: Logger, accessLogger: Logger? = nil, rereadConfig: @escaping @Sendable () -> Void = {}
     ) {
         self.init(
             settings: settings, listeners: listeners, routerStore: routerStore, group: group,
-            logger: logger, accessLogger: accessLogger, resolver: nil
+            logger: logger, accessLogger: accessLogger, resolver: nil, rereadConfig: rereadConfig
         )
     }
 
     /// - Parameter resolver: how shard names become addresses; nil uses the system resolver.
     init(
         settings: SidecarSettings, listeners: [ProxyListener], routerStore: RouterStore, group: any EventLoopGroup,
-        logger: Logger, accessLogger: Logger? = nil, resolver: (any ShardAddressResolver)?
+        logger: Logger, accessLogger: Logger? = nil, resolver: (any ShardAddressResolver)?,
+        rereadConfig: @escaping @Sendable () -> Void = {}
     ) {
         let system = resolver == nil ? SystemAddressResolver() : nil
         self.settings = settings
@@ -73,7 +77,7 @@ public final class ProxyServer: Service, Sendable {
         for _ in group.makeIterator() { loops += 1 }
         self.services = ProxyServices(
             settings: settings, routerStore: routerStore, resolver: resolver ?? system!,
-            eventLoopCount: loops, logger: logger, accessLogger: accessLogger ?? logger
+            eventLoopCount: loops, logger: logger, accessLogger: accessLogger ?? logger, rereadConfig: rereadConfig
         )
     }
 

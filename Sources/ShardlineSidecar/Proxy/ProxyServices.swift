@@ -15,10 +15,15 @@ struct ProxyServices: Sendable {
     let shards: ShardState
     /// Each event loop's connections to the shards.
     let upstreams: UpstreamPoolRegistry
+    /// What a shard's 421 leads to (SPEC.md 11.5): the core's policy, the same as the SDK's.
+    let misdirectedPolicy = MisdirectedPolicy()
+    /// Re-reads the config file into `routerStore` (the reloader's path); blocking file I/O, so
+    /// it is called off the event loops. It is asked only after a 421 whose fingerprint differs.
+    let rereadConfig: @Sendable () -> Void
 
     init(
         settings: SidecarSettings, routerStore: RouterStore, resolver: any ShardAddressResolver,
-        eventLoopCount: Int, logger: Logger, accessLogger: Logger
+        eventLoopCount: Int, logger: Logger, accessLogger: Logger, rereadConfig: @escaping @Sendable () -> Void
     ) {
         let metrics = SidecarMetrics()
         let shards = ShardState(
@@ -34,6 +39,7 @@ struct ProxyServices: Sendable {
         self.accessLog = AccessLog(logger: accessLogger, enabled: settings.accessLog)
         self.metrics = metrics
         self.retryPolicy = RetryPolicy(maxRetries: settings.retries)
+        self.rereadConfig = rereadConfig
         self.shards = shards
         self.upstreams = UpstreamPoolRegistry(
             settings: settings, eventLoopCount: eventLoopCount, shards: shards,

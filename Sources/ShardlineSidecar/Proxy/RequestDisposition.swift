@@ -15,6 +15,9 @@ enum RequestDisposition {
         let upstreamHead: HTTPRequestHead
         /// The request asks for a protocol upgrade (WebSocket and the like).
         let isUpgrade: Bool
+        /// The fingerprint of the service's placement the decision was made with (sent as
+        /// `x-shardline-topology`; compared with a shard's on a 421).
+        let fingerprint: TopologyFingerprint
     }
 
     /// - Parameters:
@@ -22,7 +25,8 @@ enum RequestDisposition {
     ///   - clientAddress: the client's IP, for `X-Forwarded-For`.
     ///   - maxHeaderBytes: `sidecar.maxHeaderBytes`.
     init(
-        head: HTTPRequestHead, router: ShardRouter, servicePort: Int?, clientAddress: String?, maxHeaderBytes: Int
+        head: HTTPRequestHead, router: ShardRouter, ownership: OwnershipResolver, servicePort: Int?,
+        clientAddress: String?, maxHeaderBytes: Int
     ) {
         if let refusal = Self.refusal(of: head, maxHeaderBytes: maxHeaderBytes) {
             self = refusal
@@ -45,15 +49,17 @@ enum RequestDisposition {
             return
         }
         let upgrade = ForwardingHeaders.isUpgrade(head.headers)
+        let owned = ownership.decide(decision)
         let upstreamHead = HTTPRequestHead(
             version: .http1_1, method: head.method, uri: origin.target,
             headers: ForwardingHeaders.upstreamRequest(
-                head.headers, authority: origin.authority, clientAddress: clientAddress, shard: decision.shard, upgrade: upgrade
+                head.headers, authority: origin.authority, clientAddress: clientAddress, shard: decision.shard, upgrade: upgrade,
+                ownership: owned.requestHeaders
             )
         )
         self = .forward(ForwardPlan(
             target: ShardTarget(service: decision.service, shard: decision.shard, address: decision.address),
-            upstreamHead: upstreamHead, isUpgrade: upgrade
+            upstreamHead: upstreamHead, isUpgrade: upgrade, fingerprint: owned.fingerprint
         ))
     }
 

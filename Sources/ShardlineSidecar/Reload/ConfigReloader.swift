@@ -15,6 +15,9 @@ public final class ConfigReloader: Service, Sendable {
         case signal = "SIGHUP"
         /// A call to `Sidecar.reloadConfig()`.
         case request
+        /// A shard answered 421 with another topology fingerprint (SPEC.md 11.5): like a poll, it
+        /// skips the parse when the file has not changed.
+        case misdirected
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -86,7 +89,7 @@ public final class ConfigReloader: Service, Sendable {
     public func reload(trigger: Trigger) -> Outcome {
         watch.withLock { watch in
             let snapshot: ConfigFileSnapshot
-            switch watch.read(force: trigger != .poll) {
+            switch watch.read(force: trigger != .poll && trigger != .misdirected) {
             case .unchanged:
                 return .unchanged
             case .unreadable(let error):
@@ -145,7 +148,7 @@ public final class ConfigReloader: Service, Sendable {
     private func reject(_ message: String, trigger: Trigger, watch: inout ConfigFileWatch) -> Outcome {
         // A poll sees a broken file every interval until it is fixed: report it once. A SIGHUP is
         // an operator asking, so it always gets an answer.
-        if watch.shouldReport(failure: message, forced: trigger != .poll) {
+        if watch.shouldReport(failure: message, forced: trigger != .poll && trigger != .misdirected) {
             metrics.failures.increment()
             logger.error("config reload rejected; the previous config keeps serving", metadata: [
                 "error": .string(message), "trigger": .string(trigger.rawValue),

@@ -12,11 +12,15 @@ public final class RouterStore: Sendable {
         /// Every shard address of every service: what the proxy may keep pools, cached DNS
         /// answers and outlier state for. Computed once per generation, off the request path.
         public let addresses: Set<PodAddress>
+        /// Each service's topology fingerprint and, during a resharding, the previous owner of a
+        /// key: the headers a forwarded request carries (SPEC.md 11.5). Built with the router.
+        public let ownership: OwnershipResolver
 
         init(router: ShardRouter, generation: Int, addresses: Set<PodAddress>) {
             self.router = router
             self.generation = generation
             self.addresses = addresses
+            self.ownership = OwnershipResolver(config: router.config)
         }
 
         static func addresses(of router: ShardRouter) -> Set<PodAddress> {

@@ -16,7 +16,7 @@ struct RequestDispositionTests {
     func disposition(_ uri: String, _ headers: [(String, String)] = [("Host", "users")], method: HTTPMethod = .GET, limit: Int = 16384) -> RequestDisposition {
         RequestDisposition(
             head: HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers)),
-            router: router, servicePort: nil, clientAddress: "192.0.2.7", maxHeaderBytes: limit
+            router: router, ownership: OwnershipResolver(config: router.config), servicePort: nil, clientAddress: "192.0.2.7", maxHeaderBytes: limit
         )
     }
 
