@@ -519,14 +519,20 @@ check verify "$WORK" "3. read-back of the keys written during the rollout" "$WOR
 
 # ---------------------------------------------------------------- 4. one slow shard
 log "4. latency per shard: baseline, then users-1 answering ${SLOW_MS} ms late"
-python3 - "$WORK" <<'PY'
-import sys
+# Keys each shard already holds locally: a key still on its previous owner would be read through
+# (from users-1 too, slow), which is not what this scenario measures.
+snapshot_keys users-0 users-1 users-2 users-3
+python3 - "$WORK" <<'PY' || fail "some shard holds fewer than 20 of its own keys locally: no latency sample for it"
+import json, sys
 work = sys.argv[1]
-rows = [l.split() for l in open(f"{work}/owners4.txt") if l.strip()]
-per = {}
-for path, shard in rows:
-    per.setdefault(shard, []).append(path)
-open(f"{work}/latency-paths.txt", "w").writelines(f"{p} {s}\n" for s in sorted(per) for p in per[s][:200])
+owner = dict(l.split() for l in open(f"{work}/owners4.txt") if l.strip())
+rows = []
+for shard in "0123":
+    local = [p for p in json.load(open(f"{work}/keys-users-{shard}.json"))["paths"] if owner.get(p) == shard]
+    if len(local) < 20:
+        sys.exit(1)
+    rows += [f"{p} {shard}\n" for p in local[:200]]
+open(f"{work}/latency-paths.txt", "w").writelines(rows)
 PY
 loadgen client-a latency "$WORK/latency-paths.txt" "$LOAD_SECONDS" "$WORK/latency-base.json" --threads 2
 curl -sf --max-time 2 -X PUT --data "$SLOW_MS" "$(shard_url users-1)/debug/delay" || fail "users-1 refused the test delay"
