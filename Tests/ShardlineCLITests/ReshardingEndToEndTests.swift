@@ -31,13 +31,15 @@ struct ReshardingEndToEndTests {
         .enabled(
             if: missingPrerequisites.isEmpty || SimulatedCluster.peersRequired,
             "needs root, `ip netns`, dnsmasq, python3 and curl (set SHARDLINE_REQUIRE_PEERS=1 to make their absence a failure)"),
-        .timeLimit(.minutes(6)))
+        .timeLimit(.minutes(8)))
     func reshardingUnderLoadLosesNoRequestAndNoKey() async throws {
         guard Self.missingPrerequisites.isEmpty else {
             Issue.record("SHARDLINE_REQUIRE_PEERS=1 but the resharding test cannot run; missing: \(Self.missingPrerequisites.joined(separator: "; "))")
             return
         }
-        let run = try await SimulatedCluster.runScript(Self.script, environment: [:], timeout: .seconds(300))
+        // About 3 minutes on this 2-core machine while other builds run; the bound is for a machine
+        // far busier than that (the whole suite in parallel), and only detects a hang.
+        let run = try await SimulatedCluster.runScript(Self.script, environment: [:], timeout: .seconds(420))
         let output = run.output
         let summary = output.split(separator: "\n").filter {
             $0.hasPrefix("[resharding] ") || $0.contains("PASS") || $0.contains("FAIL")
@@ -46,7 +48,7 @@ struct ReshardingEndToEndTests {
         if run.status != 0 || run.timedOut {
             Attachment.record(output, named: "resharding.log")
         }
-        #expect(!run.timedOut, "resharding.sh did not finish within 300 s and was stopped (a wait that should be bounded was not, or the machine is far too slow); its output:\n\(output)")
+        #expect(!run.timedOut, "resharding.sh did not finish within 420 s and was stopped (a wait that should be bounded was not, or the machine is far too slow); its output:\n\(output)")
         #expect(run.status == 0, "resharding.sh exited \(run.status): a scenario failed (its FAIL line says which and what it means); its output:\n\(output)")
         #expect(output.contains("PASS: "), "resharding.sh exited \(run.status) without its PASS line; its output:\n\(output)")
     }

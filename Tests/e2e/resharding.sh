@@ -6,11 +6,15 @@
 # Every pod reads its config from its own ConfigMap-style volume: <dir>/shardline.yaml is a
 # symlink to ..data/shardline.yaml, and an update writes a new ..<version>/ folder and renames
 # ..data onto it, as the kubelet does (ConfigReloader and the shard's watcher follow that). A
-# ConfigMap change reaches the pods that GAIN keys first (they refuse the keys until they see the
-# new config, and a client already on the new config could not correct that 421), then every other
-# pod at once. The shards re-read their config every 100 ms, the sidecars every 500 ms (client B:
-# never by itself), so shards are usually ahead of clients and the sidecars' 421 handling
-# (SPEC.md 11.5) is what keeps the requests from failing.
+# ConfigMap change reaches the volumes in this order: the shards that GAIN keys (waiting until they
+# serve it), then the clients, then the other shards, within milliseconds. Why: a shard refuses a
+# key with 421 until it sees the config that gives it the key, and a client already on that config
+# cannot correct such a 421; a client whose volume is updated corrects every 421 of a shard that is
+# ahead of it (it re-reads the file and retries once). The shards re-read their config every
+# 100 ms, the sidecars every 500 ms (client B: never by itself), so the shards are usually ahead of
+# the clients and the sidecars' 421 handling (SPEC.md 11.5) is what keeps requests from failing.
+# (In a real cluster the kubelets update the volumes in no set order; scenario 3a shows what a
+# client whose volume lags gets: 421s for the moved keys, and no write lands on a non-owner.)
 #
 # 1. 10,000 keys PUT through sidecar A; users-3 started and Ready; then, under constant reads
 #    (each value checked) and writes, the config goes to `replicas: 4, previous: {replicas: 3}`.
@@ -413,11 +417,11 @@ update_dns
 wait_for "users-3 in the cluster DNS" 5 ip netns exec "${POD_NS[client-a]}" getent ahostsv4 "users-3.$DOMAIN"
 run_load client-a "$WORK/load1.json" "$WORK/state.json" --threads 4 --tag s1-
 sleep "$LOAD_SECONDS"   # load before the change (a measurement window, not synchronisation)
-log "1. ConfigMap -> replicas 4, previous {replicas: 3}: users-3's volume first, then everyone else's"
+log "1. ConfigMap -> replicas 4, previous {replicas: 3}: users-3's volume first, then client A's, then users-0..2's"
 publish c4p3 users-3
 wait_reload users-3 10 reloads_above users-3 0
 generation=$(sidecar_generation client-a)
-publish c4p3 users-0 users-1 users-2 client-a
+publish c4p3 client-a users-0 users-1 users-2
 for i in 0 1 2; do wait_reload "users-$i" 10 reloads_above "users-$i" 0; done
 wait_reload "sidecar A" 10 generation_above client-a "$generation"
 sleep "$LOAD_SECONDS"   # load after the change
@@ -433,19 +437,19 @@ check placement "$WORK" "$WORK/owners4.txt" users-0 users-1 users-2 users-3 || s
 log "1. the operator removes previous (every key has moved)"
 remember_reloads users-0 users-1 users-2 users-3
 generation=$(sidecar_generation client-a)
-publish c4 users-0 users-1 users-2 users-3 client-a
+publish c4 client-a users-0 users-1 users-2 users-3
 for i in 0 1 2 3; do wait_reload "users-$i" 10 reloads_above "users-$i" "${BEFORE[users-$i]}"; done
 wait_reload "sidecar A" 10 generation_above client-a "$generation"
 
 # ---------------------------------------------------------------- 2. 4 -> 3, reverse order
-log "2. ConfigMap -> replicas 3, previous {replicas: 4}: users-0..2 (which gain keys) first, then users-3 and client A"
+log "2. ConfigMap -> replicas 3, previous {replicas: 4}: users-0..2 (which gain keys) first, then client A, then users-3"
 run_load client-a "$WORK/load2.json" "$WORK/state.json" --threads 4 --tag s2-
 sleep "$LOAD_SECONDS"
 remember_reloads users-0 users-1 users-2 users-3
 publish c3p4 users-0 users-1 users-2
 for i in 0 1 2; do wait_reload "users-$i" 10 reloads_above "users-$i" "${BEFORE[users-$i]}"; done
 generation=$(sidecar_generation client-a)
-publish c3p4 users-3 client-a
+publish c3p4 client-a users-3
 wait_reload users-3 10 reloads_above users-3 "${BEFORE[users-3]}"
 wait_reload "sidecar A" 10 generation_above client-a "$generation"
 sleep "$LOAD_SECONDS"
@@ -464,7 +468,7 @@ stop_shard users-3
 update_dns
 remember_reloads users-0 users-1 users-2
 generation=$(sidecar_generation client-a)
-publish c3 users-0 users-1 users-2 client-a
+publish c3 client-a users-0 users-1 users-2
 for i in 0 1 2; do wait_reload "users-$i" 10 reloads_above "users-$i" "${BEFORE[users-$i]}"; done
 wait_reload "sidecar A" 10 generation_above client-a "$generation"
 sleep "$LOAD_SECONDS"
@@ -483,7 +487,7 @@ publish c4p3 users-3
 wait_reload users-3 10 reloads_above users-3 0
 remember_reloads users-0 users-1 users-2
 generation=$(sidecar_generation client-a)
-publish c4p3 users-0 users-1 users-2 client-a
+publish c4p3 client-a users-0 users-1 users-2
 for i in 0 1 2; do wait_reload "users-$i" 10 reloads_above "users-$i" "${BEFORE[users-$i]}"; done
 wait_reload "sidecar A" 10 generation_above client-a "$generation"
 cp "$WORK/state.json" "$WORK/state-a.json"
