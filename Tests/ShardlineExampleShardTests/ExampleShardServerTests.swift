@@ -21,6 +21,8 @@ struct ExampleShardServerTests {
     static let before = "services:\n  - name: users\n    hosts: [users]\n    pattern: '^/users/([^/]+)'\n    endpoints: [\"127.0.0.1:1\"]\n"
     static let after = "services:\n  - name: users\n    hosts: [users]\n    pattern: '^/users/([^/]+)'\n    endpoints: [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n    previous: {endpoints: [\"127.0.0.1:1\"]}\n"
 
+    static let twoShards = "services:\n  - name: users\n    hosts: [users]\n    pattern: '^/users/([^/]+)'\n    endpoints: [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n"
+
     static func server(_ yaml: String, ordinal: Int) throws -> ExampleShardServer {
         ExampleShardServer(ownership: try ShardOwnership(config: try ConfigLoader.load(yaml: yaml), ordinal: ordinal))
     }
@@ -210,7 +212,8 @@ struct ExampleShardServerTests {
     @Test("the test endpoints list local keys without reading through, count 421s and accepted writes, and delay key requests")
     func testEndpoints() async throws {
         let hooks = ShardTestHooks()
-        let afterConfig = try ConfigLoader.load(yaml: Self.after)
+        // Two shards and no resharding in progress: nothing is read through.
+        let afterConfig = try ConfigLoader.load(yaml: Self.twoShards)
         let server = ExampleShardServer(ownership: try ShardOwnership(config: afterConfig, ordinal: 1), testHooks: hooks)
         let router = ShardRouter(config: afterConfig)
         let keys = (0..<40).map { "k\($0)" }
@@ -248,7 +251,7 @@ struct ExampleShardServerTests {
             #expect(probe.status == .ok)
         }
         // Without the hooks the paths are ordinary keyed paths: nothing is listed.
-        let plain = try Self.server(Self.after, ordinal: 1)
+        let plain = try Self.server(Self.twoShards, ordinal: 1)
         try await plain.makeApplication(listen: HostPort(host: "127.0.0.1", port: 0), logger: Self.quietLogger).test(.router) { client in
             let answer = try await client.execute(uri: ShardTestHooks.keysPath, method: .get)
             #expect(answer.status != .ok)
