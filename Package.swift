@@ -158,6 +158,10 @@ let package = Package(
                 "ShardlineInject",
                 "ShardlineExampleShard",
                 "ShardlineShard",
+                // `shardline demo`: the example shard servers, driven through the sidecar.
+                "ShardlineShardHummingbird",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore"]),

@@ -155,6 +155,16 @@ public final class ShardlineClient: Sendable {
     /// A failed attempt is retried only when `RetryPolicy` allows it (a connect failure, or an
     /// idempotent request without a body whose connection broke before the answer); a shard that
     /// `OutlierDetector` ejected fails at once with `shardUnavailable` until a probe brings it back.
+    ///
+    /// Every request carries `x-shardline-topology` and, during a resharding, a moved key's
+    /// `x-shardline-previous-shard` / `x-shardline-previous-address` (SPEC.md 11.5; any the caller
+    /// set are replaced). A shard's `421 Misdirected Request` goes through the core's
+    /// `MisdirectedPolicy`: with another fingerprint than this client's, the config file is re-read
+    /// (a client built from a config value has nothing to re-read) and, if the request now belongs
+    /// to another shard, it is sent there once, body included when the body is bytes in memory (a
+    /// 421 guarantees nothing was processed, so a POST may go again; a streamed body cannot). Any
+    /// other 421, and a second one, throws `misdirected` with the reason, the owner the shard named
+    /// and both fingerprints.
     /// - Parameter timeout: for the whole exchange up to the response head, retries included.
     public func execute(_ request: HTTPClientRequest, timeout: TimeAmount, logger: Logger? = nil) async throws -> HTTPClientResponse {
         try await execute(request, deadline: .now() + timeout, logger: logger)

@@ -159,18 +159,35 @@ struct CLITests {
         #expect(badReplicas.stderr.contains("--replicas must be in 1...10000"))
     }
 
-    /// The README's first command: three local shards, the real sidecar, every answer from the
-    /// predicted shard.
-    @Test func demoRoutesThroughTheRealSidecarToThePredictedShards() async throws {
-        let run = try await shardline("demo", "/users/alice/profile", "/users/oscar/x", "/users/bob/y", "/healthz")
+    /// The README's first command: three example shard servers, the real sidecar, every answer
+    /// from the predicted shard, then a live reshard to four under load with no failed request,
+    /// the moved keys the plan's, and every key read back.
+    @Test func demoRoutesThroughTheRealSidecarAndReshardsWithoutLosingAKey() async throws {
+        let run = try await shardline("demo", "--keys", "120", "/users/alice/profile", "/healthz")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        #expect(run.stdout.contains("4/4 requests reached the shard the core predicted"))
-        let rows = run.stdout.split(separator: "\n").filter { $0.hasPrefix("/") }
-        #expect(rows.count == 4)
-        #expect(rows.allSatisfy { $0.hasSuffix("200  ok") })
-        // Three shards exist and these keys cover more than one of them.
-        let answered = Set(rows.compactMap { row in row.range(of: "shard [0-9]+ +[0-9]{3}", options: .regularExpression).map { String(row[$0]) } })
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("122/122 requests reached the shard the core predicted, straight from the sidecar (no router tier)."))
+        let rows = lines.filter { $0.hasPrefix("/") }
+        #expect(rows.count == 10, "8 key rows and the 2 paths")
+        #expect(rows.allSatisfy { $0.hasSuffix("  ok") })
+        #expect(rows.contains { $0.hasPrefix("/users/alice/profile") && $0.contains("404") }, "never written: the owner says not found")
+        let answered = Set(rows.compactMap { row in row.range(of: "shard [0-9]+ +[0-9]{3}", options: .regularExpression).map { String(row[$0].prefix(7)) } })
         #expect(answered.count > 1)
+        // The reshard: zero failures, the observed moves equal the plan's, all to the new shard.
+        let failed = try #require(lines.first { $0.contains("requests during the resharding:") })
+        #expect(failed.hasSuffix("failed: 0"))
+        let moved = try #require(lines.first { $0.contains("moved keys:") })
+        let counts = moved.matches(of: #/moved keys: (\d+)\/120 .*all to shard 3: yes; shardline plan says (\d+) /#).first
+        let match = try #require(counts, "\(moved)")
+        #expect(match.1 == match.2)
+        #expect(Int(match.1).map { $0 > 0 && $0 < 120 } == true)
+        #expect(lines.contains("  every key written before the resharding read back its latest value after it: 120/120"))
+        #expect(lines.contains("Stopped the sidecar and the 4 shard servers."))
+        #expect(lines.last?.hasPrefix("All of it held") == true)
+
+        let bad = try await shardline("demo", "--keys", "3")
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--keys must be in 10...5000"))
     }
 }
 

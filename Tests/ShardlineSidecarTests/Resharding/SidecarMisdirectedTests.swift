@@ -12,11 +12,11 @@ import Testing
 @Suite("Sidecar: topology headers and 421s")
 struct SidecarMisdirectedTests {
     /// Service `users` over `shards`, optionally with a previous endpoints list.
-    static func yaml(_ shards: [MisdirectingShard], previous: [MisdirectingShard]? = nil) -> String {
+    static func yaml(_ shards: [MisdirectingShard], previous: [MisdirectingShard]? = nil, service: String = "users") -> String {
         let list = shards.map { "'\($0.address)'" }.joined(separator: ", ")
         var text = """
             services:
-              - name: users
+              - name: \(service)
                 hosts: [users]
                 pattern: '^/users/([^/]*)/'
                 endpoints: [\(list)]
@@ -72,11 +72,11 @@ struct SidecarMisdirectedTests {
 
     /// Three shards; the sidecar starts on the first two. Returns a key that 2 → 3 shards moves
     /// to shard 2, and its old owner.
-    static func growing() async throws -> (shards: [MisdirectingShard], old: String, new: String, key: String, oldOwner: Int) {
+    static func growing(service: String = "users") async throws -> (shards: [MisdirectingShard], old: String, new: String, key: String, oldOwner: Int) {
         var shards: [MisdirectingShard] = []
         for index in 0..<3 { shards.append(try await MisdirectingShard.start(name: "shard-\(index)")) }
-        let old = yaml(Array(shards[0..<2]))
-        let new = yaml(shards, previous: Array(shards[0..<2]))
+        let old = yaml(Array(shards[0..<2]), service: service)
+        let new = yaml(shards, previous: Array(shards[0..<2]), service: service)
         let oldRouter = ShardRouter(config: try ConfigLoader.load(yaml: old))
         let newRouter = ShardRouter(config: try ConfigLoader.load(yaml: new))
         for index in 0..<500 {
@@ -258,5 +258,30 @@ struct SidecarMisdirectedTests {
         try await running.stop()
         for shard in shards { await shard.shutdown() }
         #expect(statuses == [200, 200, 421])
+    }
+
+    @Test("421s followed and returned are counted in shardline_misdirected_total, the SDK's name")
+    func counted() async throws {
+        let registry = MetricsBootstrap.processRegistry()
+        let service = "misdirectedprobe"
+        let (shards, old, new, key, oldOwner) = try await Self.growing(service: service)
+        let running = try await Running(yaml: old)
+        shards[oldOwner].refuse(.init(owner: 2, topology: try Self.fingerprint(new).headerValue))
+        let surfaced = try await TestHTTPConnection.request(port: running.port, "/users/\(key)/profile")
+        try running.replaceConfig(new)
+        let followed = try await TestHTTPConnection.request(port: running.port, "/users/\(key)/profile")
+        try await running.stop()
+        for shard in shards { await shard.shutdown() }
+        #expect(surfaced.status == 421)
+        #expect(followed.status == 200)
+        var buffer = [UInt8]()
+        registry.emit(into: &buffer)
+        let lines = String(decoding: buffer, as: UTF8.self).split(separator: "\n")
+        func value(_ outcome: String) -> Double? {
+            lines.first { $0.hasPrefix(MetricNames.misdirected + "{") && $0.contains("service=\"\(service)\"") && $0.contains("outcome=\"\(outcome)\"") }
+                .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+        }
+        #expect(value(MetricNames.misdirectedSurfaced) == 1)
+        #expect(value(MetricNames.misdirectedRetried) == 1)
     }
 }
