@@ -158,10 +158,11 @@ sidecar_generation() {
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])'
 }
 
-loadgen() {      # loadgen CLIENT ARGS...: the load generator inside that client pod
+loadgen() {      # loadgen CLIENT ARGS...: the load generator inside that client pod, at most 150 s
   local client=$1
   shift
-  ip netns exec "${POD_NS[$client]}" env SIDECAR_PORT="$SIDECAR_PORT" python3 "$LOADGEN" "$@"
+  timeout 150 ip netns exec "${POD_NS[$client]}" env SIDECAR_PORT="$SIDECAR_PORT" python3 "$LOADGEN" "$@" \
+    || fail "the load generator ($1) failed or ran past 150 s (exit $?)"
 }
 
 # wait_reload WHAT SECONDS CHECK...: until CHECK succeeds (a pod has applied its new config)
@@ -387,7 +388,10 @@ PY
 
 run_load() {     # run_load CLIENT OUT STATE OPTIONS...: load in the background until stop_loads
   rm -f "$WORK/stop"
-  loadgen "$1" load "$WORK/paths.txt" "$3" "$WORK/stop" "$2" "${@:4}" --max-seconds 90 >>"$WORK/loadgen.log" 2>&1 &
+  # Started directly (not through a shell function), so $! is `timeout`, which passes a TERM from
+  # the cleanup on to the generator.
+  timeout 150 ip netns exec "${POD_NS[$1]}" env SIDECAR_PORT="$SIDECAR_PORT" \
+    python3 "$LOADGEN" load "$WORK/paths.txt" "$3" "$WORK/stop" "$2" "${@:4}" --max-seconds 90 >>"$WORK/loadgen.log" 2>&1 &
   LOAD_PIDS+=("$!")
   PIDS+=("$!")
 }
@@ -395,7 +399,8 @@ stop_loads() {   # touch STOP, wait (bounded) for every load process
   local pid
   touch "$WORK/stop"
   for pid in "${LOAD_PIDS[@]}"; do
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    for _ in $(seq 1 400); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "$pid" 2>/dev/null && fail "a load generator did not stop within 20 s of being told to (a request hung past its 10 s timeout?)"
     wait "$pid" || fail "a load generator failed: $(tail -5 "$WORK/loadgen.log")"
     forget_pid "$pid"
   done
