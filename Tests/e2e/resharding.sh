@@ -504,9 +504,10 @@ run_load client-a "$WORK/load3-a.json" "$WORK/state-a.json" --threads 3 --slice 
 run_load client-b "$WORK/load3-b.json" "$WORK/state-b.json" --threads 3 --slice 1/2 --tag B --phase-file "$WORK/phase" --owners "$WORK/owners4.txt"
 sleep "$LOAD_SECONDS"
 log "3b. client B's volume updated; its sidecar learns of it only from a shard's 421"
-snapshot_state "$WORK/counters-1.json" users-0 users-1 users-2 users-3
-echo 3b >"$WORK/phase.tmp" && mv "$WORK/phase.tmp" "$WORK/phase"
+# The volume first, then the label: a request counted in 3b must find the new file when it re-reads.
 publish c4p3 client-b
+echo 3b >"$WORK/phase.tmp" && mv "$WORK/phase.tmp" "$WORK/phase"
+snapshot_state "$WORK/counters-1.json" users-0 users-1 users-2 users-3
 sleep "$LOAD_SECONDS"
 stop_loads
 snapshot_state "$WORK/counters-2.json" users-0 users-1 users-2 users-3
