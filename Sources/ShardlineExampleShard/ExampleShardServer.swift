@@ -25,12 +25,15 @@ public struct ExampleShardServer: Sendable {
     public let ownership: CurrentShardOwnership
     public var maxValueBytes: Int
     public var handoffTimeout: Duration
+    /// The test endpoints (`/debug/...`) and the slow-shard delay; nil (the default) serves none.
+    public let testHooks: ShardTestHooks?
     let store = KeyValueStore()
 
-    public init(ownership: ShardOwnership, maxValueBytes: Int = 1 << 20, handoffTimeout: Duration = .seconds(5)) {
+    public init(ownership: ShardOwnership, maxValueBytes: Int = 1 << 20, handoffTimeout: Duration = .seconds(5), testHooks: ShardTestHooks? = nil) {
         self.ownership = CurrentShardOwnership(ownership)
         self.maxValueBytes = maxValueBytes
         self.handoffTimeout = handoffTimeout
+        self.testHooks = testHooks
     }
 
     /// The Hummingbird application; `run()`/`runService()` it, or test it with HummingbirdTesting.
@@ -40,7 +43,11 @@ public struct ExampleShardServer: Sendable {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: ShardRequestContext.self)
-        router.add(middleware: ShardOwnershipMiddleware(ownership: ownership, uncheckedPaths: Self.probePaths))
+        let ownPaths = Self.probePaths.union(testHooks == nil ? [] : ShardTestHooks.paths)
+        if let testHooks {
+            router.add(middleware: ShardTestHooksMiddleware(hooks: testHooks, exemptPaths: ownPaths))
+        }
+        router.add(middleware: ShardOwnershipMiddleware(ownership: ownership, uncheckedPaths: ownPaths))
         let ownership = self.ownership
         let handlers = Handlers(
             store: store, ownership: ownership, maxValueBytes: maxValueBytes,
@@ -50,6 +57,24 @@ public struct ExampleShardServer: Sendable {
             logger: logger)
         for path in Self.probePaths {
             router.get(RouterPath(path)) { _, _ in handlers.plain(.ok, #"{"status":"ok"}"#) }
+        }
+        if let testHooks {
+            let store = self.store
+            router.get(RouterPath(ShardTestHooks.statePath)) { _, _ in
+                handlers.plain(.ok, testHooks.stateJSON(ownership: ownership, keyCount: await store.count))
+            }
+            router.get(RouterPath(ShardTestHooks.keysPath)) { _, _ in
+                handlers.plain(.ok, testHooks.keysJSON(ownership: ownership, paths: await store.paths))
+            }
+            router.put(RouterPath(ShardTestHooks.delayPath)) { request, _ in
+                var request = request
+                let body = try await request.collectBody(upTo: 64)
+                guard let delay = ShardTestHooks.parseDelay(String(buffer: body)) else {
+                    return handlers.error(.badRequest, "invalid_delay", "the body must be whole milliseconds in 0...\(ShardTestHooks.maximumDelayMilliseconds)")
+                }
+                testHooks.delay = delay
+                return handlers.plain(.noContent, nil)
+            }
         }
         router.get("**") { request, context in try await handlers.get(request, context) }
         router.head("**") { request, context in try await handlers.get(request, context) }

@@ -57,6 +57,9 @@ actor KeyValueStore {
 
     var count: Int { values.count }
 
+    /// The paths with a local value (for the test endpoints).
+    var paths: [String] { Array(values.keys) }
+
     private func settle(_ path: String, previous: PreviousOwner?, fetch: @escaping Fetch) async throws -> ReadThrough {
         guard let previous, values[path] == nil, !settled.contains(path) else { return .notNeeded }
         let task: Task<ByteBuffer?, any Error>

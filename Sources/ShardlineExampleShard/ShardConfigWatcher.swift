@@ -16,15 +16,17 @@ public struct ShardConfigWatcher: Service {
     let interval: Duration
     let ownership: CurrentShardOwnership
     let logger: Logger
+    let testHooks: ShardTestHooks?
     private let initialContent: String?
 
-    public init(path: String, ordinal: Int, service: String?, interval: Duration, ownership: CurrentShardOwnership, logger: Logger) {
+    public init(path: String, ordinal: Int, service: String?, interval: Duration, ownership: CurrentShardOwnership, logger: Logger, testHooks: ShardTestHooks? = nil) {
         self.path = path
         self.ordinal = ordinal
         self.service = service
         self.interval = interval
         self.ownership = ownership
         self.logger = logger
+        self.testHooks = testHooks
         self.initialContent = try? String(contentsOfFile: path, encoding: .utf8)
     }
 
@@ -48,6 +50,7 @@ public struct ShardConfigWatcher: Service {
             let next = try ShardOwnership(config: config, ordinal: ordinal, service: service)
             let before = ownership.current.fingerprint
             ownership.replace(with: next)
+            testHooks?.configApplied()
             logger.info("config reloaded", metadata: ["topology": "\(next.fingerprint)", "previousTopology": "\(before)"])
             return true
         } catch let error as ConfigError {

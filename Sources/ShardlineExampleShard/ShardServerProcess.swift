@@ -18,12 +18,18 @@ public struct ShardServerOptions: Sendable {
     /// How often the config file is checked for a new version; nil never.
     public var configPollInterval: Duration?
     public var logLevel: Logger.Level
+    /// Serve the test endpoints of `ShardTestHooks` (`/debug/...`, the slow-shard delay).
+    public var testEndpoints: Bool
+    /// The slow-shard delay at start (needs `testEndpoints`).
+    public var testDelay: Duration
 
     public init(configPath: String, listen: HostPort) {
         self.configPath = configPath
         self.listen = listen
         self.configPollInterval = .seconds(1)
         self.logLevel = .info
+        self.testEndpoints = false
+        self.testDelay = .zero
     }
 }
 
@@ -52,12 +58,14 @@ public enum ShardServerProcess {
             FileHandle.standardError.write(Data("shardline shard-server: \(error)\n".utf8))
             return 1
         }
-        let server = ExampleShardServer(ownership: ownership)
+        let testHooks = options.testEndpoints ? ShardTestHooks() : nil
+        testHooks?.delay = options.testDelay
+        let server = ExampleShardServer(ownership: ownership, testHooks: testHooks)
         var services: [any Service] = []
         if let interval = options.configPollInterval {
             services.append(ShardConfigWatcher(
                 path: options.configPath, ordinal: ownership.ordinal, service: ownership.service,
-                interval: interval, ownership: server.ownership, logger: logger))
+                interval: interval, ownership: server.ownership, logger: logger, testHooks: testHooks))
         }
         let ordinal = ownership.ordinal
         let app = server.makeApplication(listen: options.listen, services: services, logger: logger) { channel in

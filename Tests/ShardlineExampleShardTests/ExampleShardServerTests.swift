@@ -21,6 +21,8 @@ struct ExampleShardServerTests {
     static let before = "services:\n  - name: users\n    hosts: [users]\n    pattern: '^/users/([^/]+)'\n    endpoints: [\"127.0.0.1:1\"]\n"
     static let after = "services:\n  - name: users\n    hosts: [users]\n    pattern: '^/users/([^/]+)'\n    endpoints: [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n    previous: {endpoints: [\"127.0.0.1:1\"]}\n"
 
+    static let twoShards = "services:\n  - name: users\n    hosts: [users]\n    pattern: '^/users/([^/]+)'\n    endpoints: [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n"
+
     static func server(_ yaml: String, ordinal: Int) throws -> ExampleShardServer {
         ExampleShardServer(ownership: try ShardOwnership(config: try ConfigLoader.load(yaml: yaml), ordinal: ordinal))
     }
@@ -204,6 +206,55 @@ struct ExampleShardServerTests {
             #expect(second.status == .notFound)
             let put = try await client.execute(uri: "/users/a/v", method: .put, headers: handoff, body: ByteBuffer(string: "y"))
             #expect(put.status == .badRequest)
+        }
+    }
+
+    @Test("the test endpoints list local keys without reading through, count 421s and accepted writes, and delay key requests")
+    func testEndpoints() async throws {
+        let hooks = ShardTestHooks()
+        // Two shards and no resharding in progress: nothing is read through.
+        let afterConfig = try ConfigLoader.load(yaml: Self.twoShards)
+        let server = ExampleShardServer(ownership: try ShardOwnership(config: afterConfig, ordinal: 1), testHooks: hooks)
+        let router = ShardRouter(config: afterConfig)
+        let keys = (0..<40).map { "k\($0)" }
+        let own = try keys.filter { try router.route(service: 0, target: "/users/\($0)/v").get().shard == 1 }
+        let other = try #require(try keys.first { try router.route(service: 0, target: "/users/\($0)/v").get().shard == 0 })
+        try #require(own.count >= 2)
+        try await server.makeApplication(listen: HostPort(host: "127.0.0.1", port: 0), logger: Self.quietLogger).test(.router) { client in
+            for key in own.prefix(2) {
+                let put = try await client.execute(uri: "/users/\(key)/v", method: .put, body: ByteBuffer(string: key))
+                #expect(put.status == .noContent)
+            }
+            let refused = try await client.execute(uri: "/users/\(other)/v", method: .put, body: ByteBuffer(string: "no"))
+            #expect(refused.status.code == 421)
+            let keysAnswer = try await client.execute(uri: ShardTestHooks.keysPath, method: .get)
+            let listed = try JSONSerialization.jsonObject(with: Data(String(buffer: keysAnswer.body).utf8)) as? [String: Any]
+            #expect(listed?["paths"] as? [String] == own.prefix(2).map { "/users/\($0)/v" }.sorted())
+            #expect(listed?["shard"] as? Int == 1)
+            let stateAnswer = try await client.execute(uri: ShardTestHooks.statePath, method: .get)
+            let state = try JSONSerialization.jsonObject(with: Data(String(buffer: stateAnswer.body).utf8)) as? [String: Any]
+            #expect(state?["keys"] as? Int == 2)
+            #expect(state?["topology"] as? String == server.ownership.current.fingerprint.headerValue)
+            #expect(hooks.counters.writesAccepted == 2)
+            #expect(hooks.counters.misdirected == 1)
+
+            let bad = try await client.execute(uri: ShardTestHooks.delayPath, method: .put, body: ByteBuffer(string: "60001"))
+            #expect(bad.status == .badRequest)
+            let set = try await client.execute(uri: ShardTestHooks.delayPath, method: .put, body: ByteBuffer(string: "200"))
+            #expect(set.status == .noContent)
+            #expect(hooks.delay == .milliseconds(200))
+            let started = ContinuousClock.now
+            let slow = try await client.execute(uri: "/users/\(own[0])/v", method: .get)
+            #expect(slow.status == .ok)
+            #expect(ContinuousClock.now - started >= .milliseconds(200), "the delay did not apply to a key request")
+            let probe = try await client.execute(uri: "/readyz", method: .get)
+            #expect(probe.status == .ok)
+        }
+        // Without the hooks the paths are ordinary keyed paths: nothing is listed.
+        let plain = try Self.server(Self.twoShards, ordinal: 1)
+        try await plain.makeApplication(listen: HostPort(host: "127.0.0.1", port: 0), logger: Self.quietLogger).test(.router) { client in
+            let answer = try await client.execute(uri: ShardTestHooks.keysPath, method: .get)
+            #expect(answer.status != .ok)
         }
     }
 

@@ -29,100 +29,23 @@
 # (it rechecks an ejected shard's name and lifts the ejection when the name moves).
 set -euo pipefail
 
-# A test runner may start this script with signals blocked or ignored (`swift test` blocks almost
-# all), and every process started from here would inherit that: dnsmasq would never see its
-# SIGHUP, nor a pod its SIGTERM. Start over once with default handlers and nothing blocked.
-if [ -z "${SLT_SIGNALS_RESET:-}" ]; then
-  exec env SLT_SIGNALS_RESET=1 python3 -c '
-import os, signal, sys
-for s in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
-    signal.signal(s, signal.SIG_DFL)
-signal.pthread_sigmask(signal.SIG_SETMASK, [])
-os.execv("/bin/bash", ["bash"] + sys.argv[1:])' "$0" "$@"
-fi
+SLT_NAME=dns-restart
+# shellcheck source=lib/cluster.sh
+. "$(dirname "$0")/lib/cluster.sh"
+cluster_reset_signals "$@"
+cluster_init "${1:-${SHARDLINE_BIN:-}}" 198.19 slt
 
-export PATH="$PATH:/usr/sbin:/sbin"
-
-log() { printf '[dns-restart %s] %s\n' "$(date +%H:%M:%S.%3N)" "$*"; }
-fail() { log "FAIL: $*"; exit 1; }
-
-BIN=${1:-${SHARDLINE_BIN:-}}
-[ -n "$BIN" ] || fail "usage: $0 SHARDLINE_BINARY (or set SHARDLINE_BIN)"
-[ -x "$BIN" ] || fail "shardline binary '$BIN' is not executable"
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-[ "$(id -u)" -eq 0 ] || fail "needs root (network namespaces, a bridge, dnsmasq on port 53)"
-DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
-[ -x "$DNSMASQ" ] || fail "dnsmasq not found (apt-get install dnsmasq-base)"
-for tool in ip python3 curl; do command -v "$tool" >/dev/null || fail "$tool not found"; done
-
-grep -q "^SigBlk:[[:space:]]*0*$" /proc/self/status || fail "children would start with signals blocked: $(grep SigBlk /proc/self/status)"
-
-# Unique per run: names carry the pid, the subnet is chosen from it.
-N=$(( $$ % 250 + 1 ))
-TAG=slt$(printf '%03d' "$N")        # interface names must stay within 15 characters
-NET=198.19.$N
-BR=$TAG-br
-BR_IP=$NET.1
 CLIENT_NS=$TAG-client
 CLIENT_IP=$NET.100
 SIDECAR_PORT=15001
 ADMIN_PORT=15090
 SHARD_PORT=8080
-DOMAIN=users.default.svc.cluster.local
 RECOVERY_LIMIT_MS=3000              # the spec says about a second
 CONNECT_TIMEOUT_MS=500              # sidecar.connectTimeout below
 DEAD_POD_SLACK_MS=100               # the first 503 for a dead pod: within connectTimeout + this
 
-WORK=$(mktemp -d /tmp/slt-dns-restart.XXXXXX)
-chmod 755 "$WORK"                   # dnsmasq re-reads the hosts file after dropping root
-
-PIDS=()          # every background process, for the cleanup
-NAMESPACES=()    # every namespace created
-LINKS=()         # every host-side link created (bridge last)
-SIDECAR_PID= DNSMASQ_PID= BACKGROUND_PID= RECOVER_PID=
+SIDECAR_PID= BACKGROUND_PID= RECOVER_PID=
 declare -A SERVER_PID POD_NS POD_IP
-
-stop_pid() {     # TERM, up to 2 s, then KILL; always reaps
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-forget_pid() {   # a reaped pid may be reused: the cleanup must not signal it
-  local keep=() pid
-  for pid in "${PIDS[@]}"; do [ "$pid" = "$1" ] || keep+=("$pid"); done
-  PIDS=("${keep[@]}")
-}
-
-dump_logs() {
-  for f in "$WORK"/*.log; do
-    [ -s "$f" ] || continue
-    echo "----- $(basename "$f") (last 40 lines) -----"
-    tail -n 40 "$f"
-  done
-}
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  set +e
-  if [ "$status" -ne 0 ]; then log "exit status $status; logs follow"; dump_logs; fi
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  for ns in "${NAMESPACES[@]}"; do
-    ip netns del "$ns" 2>/dev/null
-    rm -rf "/etc/netns/$ns"
-  done
-  for (( i=${#LINKS[@]}-1; i>=0; i-- )); do ip link del "${LINKS[i]}" 2>/dev/null; done
-  rm -rf "$WORK"
-  log "cleaned up (namespaces ${NAMESPACES[*]:-none}, links ${LINKS[*]:-none})"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- helpers written to $WORK
 cat >"$WORK/server.py" <<'PY'
@@ -315,44 +238,7 @@ if __name__ == "__main__":
 PY
 
 # ---------------------------------------------------------------- the cluster network
-wait_for() {     # wait_for DESCRIPTION SECONDS CMD...: CMD every 50 ms until it succeeds
-  local what=$1 limit=$2; shift 2
-  local deadline=$(( ${EPOCHREALTIME/./} + limit * 1000000 ))
-  for _ in $(seq 1 1000); do
-    "$@" >/dev/null 2>&1 && return 0
-    [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || break
-    sleep 0.05
-  done
-  fail "$what: not ready within $limit s"
-}
-
-log "bridge $BR $BR_IP/24 (tag $TAG)"
-ip link add "$BR" type bridge
-LINKS+=("$BR")
-# A fixed MAC: adding a veth later (the restarted pod) must not change the bridge's MAC,
-# or the pods' ARP entries for the DNS server go stale and lookups stall.
-ip link set "$BR" address "02:53:4c:54:$(printf '%02x' $(( N / 256 ))):$(printf '%02x' $(( N % 256 )))"
-ip addr add "$BR_IP/24" dev "$BR"
-ip link set "$BR" up
-
-VETH_SEQ=0
-add_pod() {      # add_pod NAMESPACE IP
-  local ns=$1 addr=$2 host=$TAG-h$VETH_SEQ peer=$TAG-p$VETH_SEQ
-  VETH_SEQ=$((VETH_SEQ + 1))
-  ip netns add "$ns"
-  NAMESPACES+=("$ns")
-  ip link add "$host" type veth peer name "$peer"
-  LINKS+=("$host")
-  ip link set "$peer" netns "$ns"
-  ip link set "$host" master "$BR"
-  ip link set "$host" up
-  ip -n "$ns" link set lo up
-  ip -n "$ns" link set "$peer" name eth0
-  ip -n "$ns" addr add "$addr/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  mkdir -p "/etc/netns/$ns"
-  printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$BR_IP" >"/etc/netns/$ns/resolv.conf"
-}
+cluster_bridge_up
 
 start_server() { # start_server POD NAMESPACE IP
   local pod=$1 ns=$2 addr=$3
@@ -365,11 +251,7 @@ start_server() { # start_server POD NAMESPACE IP
 }
 
 write_hosts() {
-  local tmp=$WORK/hosts.tmp
-  : >"$tmp"
-  for pod in users-0 users-1 users-2; do echo "${POD_IP[$pod]} $pod.$DOMAIN" >>"$tmp"; done
-  chmod 644 "$tmp"
-  mv "$tmp" "$WORK/hosts"
+  cluster_write_hosts "${POD_IP[users-0]} users-0.$DOMAIN" "${POD_IP[users-1]} users-1.$DOMAIN" "${POD_IP[users-2]} users-2.$DOMAIN"
 }
 
 for i in 0 1 2; do
@@ -381,12 +263,7 @@ log "shard pods up: users-0 ${POD_IP[users-0]}, users-1 ${POD_IP[users-1]}, user
 
 # ---------------------------------------------------------------- cluster DNS
 write_hosts
-"$DNSMASQ" --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --local=/cluster.local/ \
-  --addn-hosts="$WORK/hosts" --listen-address="$BR_IP" --bind-interfaces --port=53 --local-ttl=1 \
-  --pid-file= --log-queries --log-facility="$WORK/dnsmasq.log" &
-DNSMASQ_PID=$!
-PIDS+=("$DNSMASQ_PID")
-wait_for "dnsmasq on $BR_IP:53" 5 ip netns exec "$CLIENT_NS" getent ahostsv4 "users-0.$DOMAIN"
+cluster_start_dns "$CLIENT_NS" "users-0.$DOMAIN"
 log "dnsmasq (pid $DNSMASQ_PID) answers: users-1.$DOMAIN -> $(ip netns exec "$CLIENT_NS" getent ahostsv4 "users-1.$DOMAIN" | awk 'NR==1{print $1}')"
 
 # ---------------------------------------------------------------- the sidecar
@@ -464,8 +341,7 @@ PIDS+=("$RECOVER_PID")
 log "restarting users-1: stop server (pid ${SERVER_PID[users-1]}), delete namespace ${POD_NS[users-1]} ($OLD_IP)"
 stop_pid "${SERVER_PID[users-1]}"
 forget_pid "${SERVER_PID[users-1]}"
-ip netns del "${POD_NS[users-1]}"
-rm -rf "/etc/netns/${POD_NS[users-1]}"
+remove_pod "${POD_NS[users-1]}"
 add_pod "$TAG-users-1b" "$NEW_IP"
 start_server users-1 "$TAG-users-1b" "$NEW_IP"
 if [ -n "$OUTAGE" ]; then
@@ -517,8 +393,7 @@ client check "$WORK/all.txt" || fail "after the restart, answers did not all com
 log "users-2 dies: stop server (pid ${SERVER_PID[users-2]}), delete namespace ${POD_NS[users-2]} (${POD_IP[users-2]}); its DNS record stays"
 stop_pid "${SERVER_PID[users-2]}"
 forget_pid "${SERVER_PID[users-2]}"
-ip netns del "${POD_NS[users-2]}"
-rm -rf "/etc/netns/${POD_NS[users-2]}"
+remove_pod "${POD_NS[users-2]}"
 client deadpod "$WORK/shard2.txt" >"$WORK/deadpod.json" || fail "the dead-pod client failed"
 python3 - "$WORK/deadpod.json" "$CONNECT_TIMEOUT_MS" "$DEAD_POD_SLACK_MS" <<'PY' || fail "a dead shard pod was not failed fast enough"
 import json, sys

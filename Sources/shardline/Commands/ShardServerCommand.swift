@@ -22,6 +22,13 @@ struct ShardServerCommand: AsyncParsableCommand {
         the name before the ordinal must be the service's statefulSet). The config file is \
         re-read when it changes; an invalid new config is logged and the old one keeps serving.
 
+        For tests and demos only, --test-endpoints serves GET /debug/state (the shard's \
+        ordinal, topology fingerprint, local key count and counters of 421s, accepted writes, \
+        hand-overs and read-throughs), GET /debug/keys (every path held locally, without any \
+        read-through) and PUT /debug/delay (a body of milliseconds, 0...60000: every key request \
+        waits that long first, a slow shard; --test-delay-ms sets it at start). Never enable it \
+        in production: it lists every key and lets any caller slow the shard down.
+
         Prints `listening on HOST:PORT shard N` once bound. SIGTERM or SIGINT: finish in-flight \
         requests and exit 0. Exit status 1 when the config, the ordinal or the listener is bad.
 
@@ -49,6 +56,12 @@ struct ShardServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
 
+    @Flag(help: "For tests and demos only: serve /debug/state, /debug/keys and PUT /debug/delay (see above).")
+    var testEndpoints = false
+
+    @Option(help: ArgumentHelp("For tests only (needs --test-endpoints): delay every key request by this many milliseconds, a slow shard.", valueName: "ms"))
+    var testDelayMs: Int = 0
+
     func validate() throws {
         if let ordinal {
             do {
@@ -63,6 +76,12 @@ struct ShardServerCommand: AsyncParsableCommand {
         guard (0...3_600_000).contains(configPollMs) else {
             throw ValidationError("--config-poll-ms must be in 0...3600000 (0: never re-read)")
         }
+        guard (0...60_000).contains(testDelayMs) else {
+            throw ValidationError("--test-delay-ms must be in 0...60000")
+        }
+        if testDelayMs > 0 && !testEndpoints {
+            throw ValidationError("--test-delay-ms is a test hook; it needs --test-endpoints")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not a level; use trace, debug, info, notice, warning, error or critical")
         }
@@ -74,6 +93,8 @@ struct ShardServerCommand: AsyncParsableCommand {
         options.service = service
         options.configPollInterval = configPollMs > 0 ? .milliseconds(configPollMs) : nil
         options.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        options.testEndpoints = testEndpoints
+        options.testDelay = .milliseconds(testDelayMs)
         let status = await ShardServerProcess.run(options: options)
         if status != 0 { throw ExitCode(status) }
     }
