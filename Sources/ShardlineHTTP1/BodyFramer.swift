@@ -66,11 +66,16 @@ public struct HTTP1BodyFramer: Sendable {
 
 /// The chunked transfer coding (RFC 9112 7.1) as a byte-at-a-time state machine, except chunk
 /// data, which is skipped by count. Checks every framing byte: chunk sizes, extensions (`;name`,
-/// `;name=token`, `;name="quoted"`, with optional whitespace around `;` and `=`), the CRLF after
-/// data, and the trailer section's field lines (by the rules of a head's fields).
+/// `;name=token`, `;name="quoted"`), the CRLF after data, and the trailer section's field lines
+/// (by the rules of a head's fields).
+///
+/// Whitespace in a chunk-size line is refused, although RFC 9112 7.1.1 writes the extension
+/// grammar with BWS (which a recipient "MUST parse"): llhttp in NIOHTTP1's strict mode refuses it
+/// too, senders must not produce it, and a proxy that forwards chunk lines as they came must not
+/// accept a line that the parser behind it may split differently.
 struct ChunkedScanner: Sendable {
     private enum State: UInt8 {
-        case sizeFirst, size, afterExtension, extensionNameStart, extensionName, afterExtensionName
+        case sizeFirst, size, afterQuotedValue, extensionNameStart, extensionName
         case extensionValueStart, extensionToken, extensionQuoted, extensionQuotedPair, sizeLF
         case data, dataCR, dataLF
         case trailerLineStart, trailerName, trailerNameSpace, trailerValue, trailerLF, endLF, done
@@ -112,7 +117,7 @@ struct ChunkedScanner: Sendable {
 
     private mutating func step(_ byte: UInt8) -> HTTP1Error.Code? {
         switch state {
-        case .sizeFirst, .size, .afterExtension, .extensionNameStart, .extensionName, .afterExtensionName,
+        case .sizeFirst, .size, .afterQuotedValue, .extensionNameStart, .extensionName,
              .extensionValueStart, .extensionToken, .extensionQuoted, .extensionQuotedPair:
             lineBytes += 1
             if lineBytes > limits.maxChunkLineBytes { return .chunkLineTooLong }
@@ -144,7 +149,6 @@ struct ChunkedScanner: Sendable {
     }
 
     private mutating func sizeLine(_ byte: UInt8) -> HTTP1Error.Code? {
-        let isWhitespace = byte == ASCII.space || byte == ASCII.tab
         switch state {
         case .sizeFirst:
             guard let digit = Self.hexValue(byte) else { return .invalidChunkSize }
@@ -156,40 +160,19 @@ struct ChunkedScanner: Sendable {
                 size = size << 4 | digit
             } else if byte == ASCII.semicolon {
                 state = .extensionNameStart
-            } else if isWhitespace {
-                state = .afterExtension
             } else {
                 return endOfSizeLine(byte, otherwise: .invalidChunkSize)
             }
-        case .afterExtension:
-            if byte == ASCII.semicolon {
-                state = .extensionNameStart
-            } else if !isWhitespace {
-                return endOfSizeLine(byte, otherwise: .invalidChunkExtension)
-            }
         case .extensionNameStart:
-            if ByteClass.isTchar(byte) {
-                state = .extensionName
-            } else if !isWhitespace {
-                return .invalidChunkExtension
-            }
+            guard ByteClass.isTchar(byte) else { return .invalidChunkExtension }
+            state = .extensionName
         case .extensionName:
             if ByteClass.isTchar(byte) { break }
             if byte == ASCII.equals {
                 state = .extensionValueStart
             } else if byte == ASCII.semicolon {
                 state = .extensionNameStart
-            } else if isWhitespace {
-                state = .afterExtensionName
             } else {
-                return endOfSizeLine(byte, otherwise: .invalidChunkExtension)
-            }
-        case .afterExtensionName:
-            if byte == ASCII.equals {
-                state = .extensionValueStart
-            } else if byte == ASCII.semicolon {
-                state = .extensionNameStart
-            } else if !isWhitespace {
                 return endOfSizeLine(byte, otherwise: .invalidChunkExtension)
             }
         case .extensionValueStart:
@@ -197,21 +180,19 @@ struct ChunkedScanner: Sendable {
                 state = .extensionToken
             } else if byte == ASCII.quote {
                 state = .extensionQuoted
-            } else if !isWhitespace {
+            } else {
                 return .invalidChunkExtension
             }
         case .extensionToken:
             if ByteClass.isTchar(byte) { break }
             if byte == ASCII.semicolon {
                 state = .extensionNameStart
-            } else if isWhitespace {
-                state = .afterExtension
             } else {
                 return endOfSizeLine(byte, otherwise: .invalidChunkExtension)
             }
         case .extensionQuoted:
             if byte == ASCII.quote {
-                state = .afterExtension
+                state = .afterQuotedValue
             } else if byte == ASCII.backslash {
                 state = .extensionQuotedPair
             } else if !ByteClass.isFieldValueByte(byte) {
@@ -222,6 +203,12 @@ struct ChunkedScanner: Sendable {
                 return byte == ASCII.cr ? .bareCarriageReturn : .invalidChunkExtension
             }
             state = .extensionQuoted
+        case .afterQuotedValue:
+            if byte == ASCII.semicolon {
+                state = .extensionNameStart
+            } else {
+                return endOfSizeLine(byte, otherwise: .invalidChunkExtension)
+            }
         default:
             break
         }
