@@ -114,6 +114,7 @@ struct HeadScanner {
         case .failure(let code): return code
         }
         method = Self.method(raw, start, methodEnd)
+        guard Self.isRequestTargetForm(raw, targetStart, targetEnd, method: method) else { return .invalidRequestTarget }
         methodRange = (start - headStart)..<(methodEnd - headStart)
         target = (targetStart - headStart)..<(targetEnd - headStart)
         return nil
@@ -150,6 +151,39 @@ struct HeadScanner {
         status = code
         reason = (min(reasonStart, end) - headStart)..<(end - headStart)
         return nil
+    }
+
+    /// RFC 9112 3.2: origin-form (`/path?query`) for every method but CONNECT, whose target is
+    /// authority-form (`host:port`); absolute-form (`scheme://authority...`); asterisk-form (`*`)
+    /// for OPTIONS only. No fragment (`#`) anywhere: it is never sent in a request.
+    private static func isRequestTargetForm(_ raw: UnsafeRawBufferPointer, _ start: Int, _ end: Int, method: HTTP1Method) -> Bool {
+        for index in start..<end where raw[index] == UInt8(ascii: "#") { return false }
+        let first = raw[start]
+        if method == .connect {
+            // host ":" port, the host a name, an IPv4 address or a bracketed IPv6 address.
+            var colon = end - 1
+            while colon > start && ByteClass.isDigit(raw[colon]) { colon -= 1 }
+            guard colon > start, colon < end - 1, raw[colon] == ASCII.colon else { return false }
+            for index in start..<colon {
+                let byte = raw[index]
+                if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "@") { return false }
+            }
+            return true
+        }
+        if first == UInt8(ascii: "/") { return true }
+        if end - start == 1 && first == UInt8(ascii: "*") { return method == .options }
+        // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://" and an authority.
+        guard ByteClass.isAlpha(first) else { return false }
+        var index = start + 1
+        while index < end && (ByteClass.isAlpha(raw[index]) || ByteClass.isDigit(raw[index])
+            || raw[index] == UInt8(ascii: "+") || raw[index] == UInt8(ascii: "-") || raw[index] == UInt8(ascii: ".")) {
+            index += 1
+        }
+        guard end - index > 3, raw[index] == ASCII.colon, raw[index + 1] == UInt8(ascii: "/"), raw[index + 2] == UInt8(ascii: "/") else {
+            return false
+        }
+        let authority = raw[index + 3]
+        return authority != UInt8(ascii: "/") && authority != UInt8(ascii: "?")
     }
 
     private static func parseVersion(_ raw: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Checked<HTTP1Version, HTTP1Error.Code> {
@@ -308,6 +342,11 @@ enum ByteClass {
     @inline(__always)
     static func isTargetByte(_ byte: UInt8) -> Bool {
         byte > 0x20 && byte < 0x7F
+    }
+
+    @inline(__always)
+    static func isAlpha(_ byte: UInt8) -> Bool {
+        (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
     }
 
     @inline(__always)

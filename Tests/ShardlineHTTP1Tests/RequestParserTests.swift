@@ -31,17 +31,27 @@ struct RequestParserTests {
         ("PROPFIND", .other), ("get", .other), ("M-SEARCH", .other),
     ])
     func methods(method: String, expected: HTTP1Method) throws {
-        let head = try requestHead("\(method) / HTTP/1.1\r\nHost: a\r\n\r\n")
+        let head = try requestHead("\(method) \(method == "CONNECT" ? "a:1" : "/") HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(head.method == expected)
         #expect(head.string(head.methodRange) == method)
     }
 
-    @Test("request-target forms pass as bytes: origin, absolute, authority and asterisk", arguments: [
-        "/", "/a/b?c=d&e=%20", "http://users:8080/a?b", "users:443", "*",
+    @Test("request-target forms (RFC 9112 3.2): origin, absolute, authority for CONNECT, asterisk for OPTIONS", arguments: [
+        ("GET", "/"), ("GET", "/a/b?c=d&e=%20"), ("POST", "http://users:8080/a?b"), ("GET", "https://u"),
+        ("CONNECT", "users:443"), ("CONNECT", "[::1]:8443"), ("CONNECT", "10.0.0.1:80"), ("OPTIONS", "*"),
     ])
-    func targets(target: String) throws {
-        let head = try requestHead("OPTIONS \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
+    func targets(method: String, target: String) throws {
+        let head = try requestHead("\(method) \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(head.string(head.target) == target)
+    }
+
+    @Test("request-targets of no form are refused", arguments: [
+        ("GET", "s/users/a"), ("GET", "*"), ("GET", "users:443"), ("GET", "http:/a"), ("GET", "http://"), ("GET", "http:///a"),
+        ("GET", "1http://a/"), ("GET", "/a#frag"), ("CONNECT", "/a"), ("CONNECT", "users"), ("CONNECT", "users:"),
+        ("CONNECT", "a/b:80"), ("CONNECT", "u@h:80"), ("OPTIONS", "**"),
+    ])
+    func targetForms(method: String, target: String) {
+        #expect(parseRequest("\(method) \(target) HTTP/1.1\r\nHost: a\r\n\r\n") == .error(.invalidRequestTarget))
     }
 
     @Test("HTTP/1.0 closes unless keep-alive; HTTP/1.1 stays open unless close")
