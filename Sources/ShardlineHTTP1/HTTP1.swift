@@ -43,8 +43,8 @@ public enum HTTP1Version: Sendable, Equatable {
     case http1_1
 }
 
-/// Methods recognised without comparing strings; any other valid method is `.other`, with its
-/// bytes at `head.methodRange`.
+/// Methods recognised without comparing strings; the other registered methods NIOHTTP1 accepted
+/// (WebDAV's `PROPFIND`, `QUERY`, ...) are `.other`, with their bytes at `head.methodRange`.
 public enum HTTP1Method: UInt8, Sendable, Equatable {
     case get, head, post, put, delete, connect, options, trace, patch, other
 }
@@ -80,7 +80,11 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: UInt8, Sendable, Equatable, CaseIterable {
         /// The method is empty or has a byte that is not a tchar (RFC 9110 5.6.2).
         case invalidMethod
-        /// The request-target is empty or has a byte outside visible ASCII.
+        /// A well-formed method that is not one of the registered methods llhttp (and so the
+        /// sidecar's NIOHTTP1 decoder) knows: `501` (RFC 9110 9.1).
+        case unknownMethod
+        /// The request-target has a byte outside visible ASCII, a fragment, or none of the four
+        /// forms of RFC 9112 3.2.
         case invalidRequestTarget
         /// The start line is not `method SP target SP version` or `version SP status SP reason`
         /// (one space each, no leading empty lines beyond one CRLF).
@@ -151,7 +155,7 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
     public var status: Int {
         switch code {
         case .unsupportedVersion: return 505
-        case .unsupportedTransferCoding: return 501
+        case .unsupportedTransferCoding, .unknownMethod: return 501
         case .requestLineTooLong: return 414
         case .headTooLarge, .tooManyFields, .trailersTooLarge: return 431
         case .chunkLineTooLong: return 413
@@ -164,7 +168,8 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
     static func message(for code: Code) -> String {
         switch code {
         case .invalidMethod: return "the method is empty or has a byte that is not a token character"
-        case .invalidRequestTarget: return "the request target is empty or has a byte outside visible ASCII"
+        case .unknownMethod: return "the method is not one this proxy forwards"
+        case .invalidRequestTarget: return "the request target is not a path, an absolute URL, host:port for CONNECT or * for OPTIONS"
         case .invalidStartLine: return "the start line is not three parts separated by single spaces"
         case .invalidVersion: return "the HTTP version is not of the form HTTP/1.1"
         case .unsupportedVersion: return "only HTTP/1.0 and HTTP/1.1 are supported"

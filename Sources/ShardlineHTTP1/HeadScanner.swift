@@ -113,7 +113,8 @@ struct HeadScanner {
         case .success(let parsed): version = parsed
         case .failure(let code): return code
         }
-        method = Self.method(raw, start, methodEnd)
+        guard let known = Self.method(raw, start, methodEnd) else { return .unknownMethod }
+        method = known
         guard Self.isRequestTargetForm(raw, targetStart, targetEnd, method: method) else { return .invalidRequestTarget }
         methodRange = (start - headStart)..<(methodEnd - headStart)
         target = (targetStart - headStart)..<(targetEnd - headStart)
@@ -205,20 +206,28 @@ struct HeadScanner {
         }
     }
 
-    private static func method(_ raw: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> HTTP1Method {
+    /// The registered methods llhttp (NIOHTTP1) accepts, so the proxy forwards no method the
+    /// decoder before it refused; the common ones get their own case. nil: not one of them.
+    private static func method(_ raw: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> HTTP1Method? {
         func equals(_ literal: StaticString) -> Bool {
-            guard literal.utf8CodeUnitCount == end - start else { return false }
             let bytes = literal.utf8Start
             for offset in 0..<(end - start) where raw[start + offset] != bytes[offset] { return false }
             return true
         }
+        func any(_ literals: StaticString...) -> HTTP1Method? {
+            literals.contains(where: equals) ? .other : nil
+        }
         switch end - start {
-        case 3: return equals("GET") ? .get : equals("PUT") ? .put : .other
-        case 4: return equals("POST") ? .post : equals("HEAD") ? .head : .other
-        case 5: return equals("PATCH") ? .patch : equals("TRACE") ? .trace : .other
-        case 6: return equals("DELETE") ? .delete : .other
-        case 7: return equals("OPTIONS") ? .options : equals("CONNECT") ? .connect : .other
-        default: return .other
+        case 3: return equals("GET") ? .get : equals("PUT") ? .put : any("ACL")
+        case 4: return equals("POST") ? .post : equals("HEAD") ? .head : any("COPY", "LOCK", "MOVE", "BIND", "LINK")
+        case 5: return equals("PATCH") ? .patch : equals("TRACE") ? .trace : any("MKCOL", "MERGE", "PURGE", "QUERY")
+        case 6: return equals("DELETE") ? .delete : any("SEARCH", "UNLOCK", "REBIND", "UNBIND", "REPORT", "NOTIFY", "UNLINK", "SOURCE")
+        case 7: return equals("OPTIONS") ? .options : equals("CONNECT") ? .connect : nil
+        case 8: return any("PROPFIND", "CHECKOUT", "M-SEARCH")
+        case 9: return any("PROPPATCH", "SUBSCRIBE")
+        case 10: return any("MKACTIVITY", "MKCALENDAR")
+        case 11: return any("UNSUBSCRIBE")
+        default: return nil
         }
     }
 
