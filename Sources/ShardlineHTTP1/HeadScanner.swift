@@ -173,18 +173,20 @@ struct HeadScanner {
         }
         if first == UInt8(ascii: "/") { return true }
         if end - start == 1 && first == UInt8(ascii: "*") { return method == .options }
-        // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://" and an authority.
-        guard ByteClass.isAlpha(first) else { return false }
-        var index = start + 1
-        while index < end && (ByteClass.isAlpha(raw[index]) || ByteClass.isDigit(raw[index])
-            || raw[index] == UInt8(ascii: "+") || raw[index] == UInt8(ascii: "-") || raw[index] == UInt8(ascii: ".")) {
+        // A scheme of letters (RFC 3986 allows digits, `+`, `-` and `.` after the first; llhttp
+        // does not), "://", and an authority of RFC 3986's characters, not empty.
+        var index = start
+        while index < end && ByteClass.isAlpha(raw[index]) { index += 1 }
+        guard index > start, end - index > 3, raw[index] == ASCII.colon, raw[index + 1] == UInt8(ascii: "/"),
+              raw[index + 2] == UInt8(ascii: "/")
+        else { return false }
+        index += 3
+        let authorityStart = index
+        while index < end && raw[index] != UInt8(ascii: "/") && raw[index] != UInt8(ascii: "?") {
+            guard ByteClass.isAuthorityByte(raw[index]) else { return false }
             index += 1
         }
-        guard end - index > 3, raw[index] == ASCII.colon, raw[index + 1] == UInt8(ascii: "/"), raw[index + 2] == UInt8(ascii: "/") else {
-            return false
-        }
-        let authority = raw[index + 3]
-        return authority != UInt8(ascii: "/") && authority != UInt8(ascii: "?")
+        return index > authorityStart
     }
 
     private static func parseVersion(_ raw: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Checked<HTTP1Version, HTTP1Error.Code> {
@@ -351,6 +353,22 @@ enum ByteClass {
     @inline(__always)
     static func isTargetByte(_ byte: UInt8) -> Bool {
         byte > 0x20 && byte < 0x7F
+    }
+
+    /// RFC 3986 authority: unreserved, sub-delims, `:`, `@`, `[`, `]` and `%` (of a percent-encoding).
+    @inline(__always)
+    static func isAuthorityByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "!"), UInt8(ascii: "$"),
+             UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+             UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "@"), UInt8(ascii: "["),
+             UInt8(ascii: "]"), UInt8(ascii: "%"):
+            return true
+        default:
+            return false
+        }
     }
 
     @inline(__always)
