@@ -18,7 +18,7 @@ import NIOCore
 //     do {
 //         guard let head = try requests.parse(inbound) else { return }   // need more; nothing consumed
 //         inbound.moveReaderIndex(forwardBy: head.consumed)
-//         // route with head.method, head.bytes[head.target], head.hostValue ...
+//         // route with head.method, head.target and head.host (ranges into head.bytes) ...
 //         var out = allocator.buffer(capacity: head.length + 128)
 //         HTTP1HeadWriter.writeRequestLine(of: head, target: .unchanged, version: .http1_1, into: &out)
 //         HTTP1HeadWriter.writeFields(of: head, dropping: .forwardedRequest(upgrade: head.isUpgrade), into: &out)
@@ -27,10 +27,10 @@ import NIOCore
 //         HTTP1HeadWriter.writeHeadEnd(into: &out)
 //         var body = HTTP1BodyFramer(head.framing)
 //         // then, for each read while !body.isComplete:
-//         let step = try body.advance(over: inbound)        // bytes of this message in `inbound`
-//         shard.write(inbound.readSlice(length: step.bytes)!) // raw bytes, chunk framing included
+//         let count = try body.advance(over: inbound)       // bytes of this message in `inbound`
+//         shard.write(inbound.readSlice(length: count)!)     // raw bytes, chunk framing included
 //     } catch {
-//         answer(error.status, error.message)                 // 400, 414, 431, 501 or 505; then close
+//         answer(error.status, error.message)                // 400, 413, 414, 431, 501 or 505; then close
 //     }
 //
 // The response side is the same with `HTTP1ResponseParser`, `head.framing(requestMethod:)` (HEAD,
