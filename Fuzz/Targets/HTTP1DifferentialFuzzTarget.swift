@@ -115,7 +115,9 @@ struct LeanMessages {
             }
             if framer.isComplete { message.body = framer.payloadBytes }
             messages.append(message)
-            if !framer.isComplete { return }
+            // After a request that closes the connection (HTTP/1.0, `Connection: close`) the
+            // proxy reads nothing more; llhttp refuses any byte after it.
+            if !framer.isComplete || !head.isKeepAlive { return }
         }
     }
 }

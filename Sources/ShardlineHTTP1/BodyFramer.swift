@@ -87,6 +87,9 @@ struct ChunkedScanner: Sendable {
     private var lineBytes = 0
     private var trailerBytes = 0
     private var trailerFields = 0
+    /// The current trailer field's name, hashed (FNV-1a, lowercase), to refuse framing fields.
+    private var trailerName: UInt64 = 0
+    private var trailerNameLength = 0
     private(set) var payloadBytes = 0
 
     init(limits: HTTP1Limits) {
@@ -234,13 +237,24 @@ struct ChunkedScanner: Sendable {
             } else if ByteClass.isTchar(byte) {
                 trailerFields += 1
                 if trailerFields > limits.maxFields { return .trailersTooLarge }
+                trailerName = Self.fold(Self.hashStart, byte)
+                trailerNameLength = 1
                 state = .trailerName
             } else {
                 return byte == ASCII.lf ? .bareLineFeed : .invalidFieldName
             }
         case .trailerName:
-            if ByteClass.isTchar(byte) { break }
+            if ByteClass.isTchar(byte) {
+                trailerName = Self.fold(trailerName, byte)
+                trailerNameLength += 1
+                break
+            }
             if byte == ASCII.colon {
+                // RFC 9110 6.5.1: framing fields cannot be trailers (llhttp refuses them too).
+                if (trailerNameLength == 17 && trailerName == Self.transferEncodingHash)
+                    || (trailerNameLength == 14 && trailerName == Self.contentLengthHash) {
+                    return .framingFieldInTrailers
+                }
                 state = .trailerValue
             } else if byte == ASCII.space || byte == ASCII.tab {
                 state = .trailerNameSpace
@@ -267,6 +281,21 @@ struct ChunkedScanner: Sendable {
             break
         }
         return nil
+    }
+
+    private static let hashStart: UInt64 = 0xcbf29ce484222325
+    private static let transferEncodingHash = hash("transfer-encoding")
+    private static let contentLengthHash = hash("content-length")
+
+    @inline(__always)
+    private static func fold(_ hash: UInt64, _ byte: UInt8) -> UInt64 {
+        (hash ^ UInt64(ByteClass.lowered(byte))) &* 0x100000001b3
+    }
+
+    private static func hash(_ name: StaticString) -> UInt64 {
+        var hash = hashStart
+        for offset in 0..<name.utf8CodeUnitCount { hash = fold(hash, name.utf8Start[offset]) }
+        return hash
     }
 
     @inline(__always)

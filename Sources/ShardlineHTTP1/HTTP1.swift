@@ -141,6 +141,8 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidChunkTerminator
         /// The trailer section is larger than `maxTrailerBytes` or has more than `maxFields` lines: `431`.
         case trailersTooLarge
+        /// `Transfer-Encoding` or `Content-Length` as a trailer field (RFC 9110 6.5.1).
+        case framingFieldInTrailers
     }
 
     public let code: Code
@@ -195,6 +197,7 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
         case .chunkLineTooLong: return "a chunk-size line is longer than the limit"
         case .invalidChunkTerminator: return "chunk data is not followed by CRLF"
         case .trailersTooLarge: return "the trailer section is larger than the limit"
+        case .framingFieldInTrailers: return "Transfer-Encoding or Content-Length is sent as a trailer field"
         }
     }
 }

@@ -53,4 +53,19 @@ struct FuzzFindingsTests {
         let head = try requestHead("GET http://u%20:p@[::1]:8080?q HTTP/1.1\r\n\r\n")
         #expect(head.string(head.target) == "http://u%20:p@[::1]:8080?q")
     }
+
+    @Test("differential: Transfer-Encoding and Content-Length as trailer fields, which llhttp refuses, are refused; other trailers pass", arguments: [
+        ("0\r\nTransfer-Encoding: chunked\r\n\r\n", HTTP1Error.Code?.some(.framingFieldInTrailers)),
+        ("0\r\nCONTENT-LENGTH: 5\r\n\r\n", .framingFieldInTrailers),
+        ("0\r\nContent-Lengths: 5\r\n\r\n", nil),
+        ("0\r\nHost: b\r\nX: time\u{FF}\r\n\r\n", nil),
+    ])
+    func framingTrailers(body: String, expected: HTTP1Error.Code?) {
+        let outcome = frame(.chunked, body)
+        if let expected {
+            #expect(outcome == .error(expected))
+        } else {
+            #expect(outcome == .head(FramedBody(bytes: body.utf8.count, complete: true, payload: 0)))
+        }
+    }
 }
