@@ -87,6 +87,13 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // The proxy's lean HTTP/1 framing layer: heads parsed in place from `ByteBuffer`s, bodies
+        // framed as byte counts, heads re-emitted with edits spliced in. Pure (no I/O) and on
+        // NIOCore alone, so it is unit-tested and fuzzed (Fuzz/) without sockets.
+        .target(
+            name: "ShardlineHTTP1",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
         // Kubernetes objects for a sharded service, and the safe order to change its shard count:
         // pure (flags in, objects out), so the CLI only parses flags and writes files.
         .target(
@@ -165,6 +172,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore"]),
+        .testTarget(
+            name: "ShardlineHTTP1Tests",
+            dependencies: ["ShardlineHTTP1", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "ShardlineGenerateTests",
             dependencies: ["ShardlineGenerate", "ShardlineCore", .product(name: "Yams", package: "Yams")]
