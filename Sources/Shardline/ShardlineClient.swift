@@ -317,7 +317,9 @@ public final class ShardlineClient: Sendable {
                 }
                 if failure == .connectFailed {
                     metrics.connectFailed(service: decision.service, shard: decision.shard)
-                    recordConnectFailure(decision)
+                }
+                if failure != .responseTimeout {
+                    recordTransportFailure(decision)
                 }
                 if case .ejected(let duration) = health.recordFailure(decision.address, probe: probe) {
                     metrics.shardEjected(service: decision.service, shard: decision.shard)
@@ -340,10 +342,11 @@ public final class ShardlineClient: Sendable {
 }
 
 extension ShardlineClient {
-    /// AsyncHTTPClient does not say which address a failed connect went to; what the name
-    /// resolves to now is what it just tried (it looks the name up for every new connection, so
+    /// A connect failed or a connection was lost (as the sidecar, a slow answer is not counted:
+    /// the pod is there). AsyncHTTPClient does not say which address it was; what the name
+    /// resolves to now is what it just used (it looks the name up for every new connection, so
     /// there is no cached answer to drop). Looked up off the request's path.
-    func recordConnectFailure(_ decision: RouteDecision) {
+    func recordTransportFailure(_ decision: RouteDecision) {
         let pod = decision.address
         Task {
             guard let answer = try? await nameLookup(pod) else { return }

@@ -125,15 +125,15 @@ struct FailurePolicyTests {
     /// on a new IP) is let back in at the next failed-fast request after `dnsRefreshInterval`,
     /// long before its ejection window ends; while the name still gives the failed address it
     /// stays failed fast. The name's answers are the test's (getaddrinfo cannot be moved here);
-    /// the connects are real.
+    /// the connections are real: two dropped ones eject the shard.
     @Test func anEjectedShardWhoseNameMovesIsLetBackIn() async throws {
-        let port = try await SDKTest.deadPort()
+        let shard = try await LoopbackShard.start(name: "back")
         var settings = Self.settings(retries: 0, failures: 2, baseEjection: .seconds(60))
         settings.dnsRefreshInterval = .milliseconds(200)
         let answer = Mutex(["10.255.0.7"])
         let lookups = Atomic(0)
         try await SDKTest.withHTTPClient(settings) { httpClient in
-            var config = try ShardlineConfig.service("users", urlShardPattern: "^/([^/]+)", endpoints: ["localhost:\(port)"])
+            var config = try ShardlineConfig.service("users", urlShardPattern: "^/([^/]+)", endpoints: ["localhost:\(shard.port)"])
             config.sidecar = settings
             let client = ShardlineClient(
                 config: config, httpClient: httpClient, options: .init(), logger: Logger(label: "test"),
@@ -142,11 +142,10 @@ struct FailurePolicyTests {
                     return answer.withLock { $0 }
                 }
             )
-            let request = HTTPClientRequest(url: "http://users/alice")
-            for _ in 0..<2 {
-                await #expect(throws: ShardlineError.self) { _ = try await client.execute(request, timeout: .seconds(30)) }
+            for path in ["/drop-1", "/drop-2"] {
+                await #expect(throws: ShardlineError.self) { _ = try await client.execute(HTTPClientRequest(url: "http://users\(path)"), timeout: .seconds(30)) }
             }
-            let shard = try await LoopbackShard.start(name: "back", port: port)
+            let request = HTTPClientRequest(url: "http://users/alice")
             // The name still resolves to the address that failed: failed fast however often asked.
             let stillFailed = ContinuousClock.now + .milliseconds(700)
             while ContinuousClock.now < stillFailed {
@@ -157,7 +156,8 @@ struct FailurePolicyTests {
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            // At most one lookup per failed connect and one per 200 ms interval, not one per request.
+            #expect(shard.requests(to: "/alice") == 0)
+            // One lookup per failure and at most one per 200 ms interval, not one per request.
             #expect(lookups.load(ordering: .relaxed) <= 2 + 5)
 
             answer.withLock { $0 = ["127.0.0.1"] }
