@@ -171,6 +171,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Test doubles more than one test target uses (the 421-answering shard of the sidecar's and
+        // the SDK's resharding tests). Only test targets depend on it.
+        .target(
+            name: "ShardlineTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/Support"
+        ),
         .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore"]),
         .testTarget(
             name: "ShardlineHTTP1Tests",
@@ -186,6 +197,7 @@ let package = Package(
         .testTarget(
             name: "ShardlineSDKTests",
             dependencies: [
+                "ShardlineTestSupport",
                 "Shardline",
                 "shardline",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -232,6 +244,7 @@ let package = Package(
         .testTarget(
             name: "ShardlineSidecarTests",
             dependencies: [
+                "ShardlineTestSupport",
                 "ShardlineSidecar",
                 "ShardlineCore",
                 "ShardlineConfigFile",

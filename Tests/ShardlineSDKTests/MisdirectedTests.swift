@@ -3,6 +3,7 @@ import Foundation
 import MetricsTestKit
 import NIOCore
 import Shardline
+import ShardlineTestSupport
 import Testing
 
 /// The SDK's half of the resharding protocol (SPEC.md 11.5) against loopback shards: the headers

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Prometheus
 import ShardlineCore
+import ShardlineTestSupport
 import Testing
 @testable import ShardlineSidecar
 

@@ -6,26 +6,32 @@ import Synchronization
 /// A shard pod for the 421 tests: a loopback HTTP/1.1 server that records every request whole
 /// (head and body) and answers either `200` with the request's body echoed back, or, while told
 /// to refuse, `421 Misdirected Request` with the `x-shardline-owner` / `x-shardline-topology` a
-/// Shardline shard sends (SPEC.md 11.4).
-final class MisdirectingShard: Sendable {
-    struct Refusal: Sendable {
-        var owner: Int
-        var topology: String
+/// Shardline shard sends (SPEC.md 11.4). Shared by the sidecar's and the SDK's 421 tests, which
+/// must see the same shard behave the same way.
+public final class MisdirectingShard: Sendable {
+    public struct Refusal: Sendable {
+        public var owner: Int
+        public var topology: String
+
+        public init(owner: Int, topology: String) {
+            self.owner = owner
+            self.topology = topology
+        }
     }
 
-    struct Recorded: Sendable {
-        var method: String
-        var uri: String
-        var headers: [(String, String)]
-        var body: String
+    public struct Recorded: Sendable {
+        public var method: String
+        public var uri: String
+        public var headers: [(String, String)]
+        public var body: String
 
-        func header(_ name: String) -> [String] {
+        public func header(_ name: String) -> [String] {
             headers.filter { $0.0.lowercased() == name }.map(\.1)
         }
     }
 
-    let name: String
-    let port: Int
+    public let name: String
+    public let port: Int
     private let channel: any Channel
     private let state = Mutex<(refusal: Refusal?, requests: [Recorded])>((nil, []))
 
@@ -35,14 +41,14 @@ final class MisdirectingShard: Sendable {
         self.channel = channel
     }
 
-    var address: String { "127.0.0.1:\(port)" }
-    var requests: [Recorded] { state.withLock { $0.requests } }
+    public var address: String { "127.0.0.1:\(port)" }
+    public var requests: [Recorded] { state.withLock { $0.requests } }
 
-    func refuse(_ refusal: Refusal?) {
+    public func refuse(_ refusal: Refusal?) {
         state.withLock { $0.refusal = refusal }
     }
 
-    static func start(name: String) async throws -> MisdirectingShard {
+    public static func start(name: String) async throws -> MisdirectingShard {
         let box = Box()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -59,7 +65,7 @@ final class MisdirectingShard: Sendable {
         return shard
     }
 
-    func shutdown() async {
+    public func shutdown() async {
         try? await channel.close()
     }
 
