@@ -370,7 +370,17 @@ enum ListElements {
     }
 }
 
-extension HTTP1RequestHead {
+/// What a parsed request or response head is: its bytes and its fields as ranges into them. The
+/// lookups below serve both, so the two parsers' heads answer alike.
+public protocol HTTP1ParsedHead: Sendable {
+    var bytes: ByteBuffer { get }
+    var fields: [HTTP1Field] { get }
+}
+
+extension HTTP1RequestHead: HTTP1ParsedHead {}
+extension HTTP1ResponseHead: HTTP1ParsedHead {}
+
+extension HTTP1ParsedHead {
     /// The first field named `name` (ASCII case-insensitive), for the fields without a kind.
     public func firstField(named name: String) -> HTTP1Field? {
         HeadLookup.firstField(named: name, in: fields, bytes: bytes)
@@ -388,20 +398,6 @@ extension HTTP1RequestHead {
     /// Whether the bytes at `range` equal `literal` exactly (case-sensitive).
     public func bytes(_ range: Range<Int>, equal literal: StaticString) -> Bool {
         HeadLookup.equal(bytes, range, literal)
-    }
-}
-
-extension HTTP1ResponseHead {
-    public func firstField(named name: String) -> HTTP1Field? {
-        HeadLookup.firstField(named: name, in: fields, bytes: bytes)
-    }
-
-    public func firstField(_ kind: HTTP1FieldKind) -> HTTP1Field? {
-        fields.first { $0.kind == kind }
-    }
-
-    public func string(_ range: Range<Int>) -> String {
-        bytes.getString(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ""
     }
 }
 
