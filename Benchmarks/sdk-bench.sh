@@ -4,7 +4,7 @@
 # SDK (ShardlineClient.execute), and through the sidecar on loopback, to three nginx backends on
 # loopback. Prints p50 and p99 per path (Sources/sdk-latency).
 #
-# Usage: Benchmarks/sdk-bench.sh
+# Usage: Benchmarks/sdk-bench.sh [--modes direct,sdk,sidecar]   (a subset times only those paths)
 # Environment (all optional):
 #   REQUESTS=20000 WARMUP=2000   timed requests per path, and untimed ones first
 #   SHARDLINE_BIN=path           use this sidecar binary instead of building one
@@ -72,4 +72,4 @@ render "$templates/sidecar.yaml" "$run/sidecar.yaml" "PORT=$sidecar_port" "ADMIN
 pids+=($!)
 wait_http "http://127.0.0.1:$sidecar_admin/readyz" "$!" "the sidecar"
 
-"$bench" --backends "$(IFS=,; echo "${backend_ports[*]}")" --sidecar "$sidecar_port" --requests "$REQUESTS" --warmup "$WARMUP"
+"$bench" --backends "$(IFS=,; echo "${backend_ports[*]}")" --sidecar "$sidecar_port" --requests "$REQUESTS" --warmup "$WARMUP" "$@"

@@ -181,13 +181,22 @@ public final class ShardlineClient: Sendable {
     /// 421 guarantees nothing was processed, so a POST may go again; a streamed body cannot). Any
     /// other 421, and a second one, throws `misdirected` with the reason, the owner the shard named
     /// and both fingerprints.
-    /// - Parameter timeout: for the whole exchange up to the response head, retries included.
+    /// - Parameter timeout: for the whole exchange up to the response head, retries included:
+    ///   AsyncHTTPClient's own deadline, which also covers the wait for a pooled connection, so
+    ///   the SDK adds no timer or task of its own to a request.
     public func execute(_ request: HTTPClientRequest, timeout: TimeAmount, logger: Logger? = nil) async throws -> HTTPClientResponse {
         try await execute(request, deadline: .now() + timeout, logger: logger)
     }
 
-    public func execute(_ request: HTTPClientRequest, deadline: NIODeadline, logger: Logger? = nil) async throws -> HTTPClientResponse {
-        let logger = logger ?? self.logger
+    /// `execute(_:timeout:logger:)` with a point in time instead of a duration.
+    /// - Parameters:
+    ///   - deadline: for the whole exchange up to the response head, retries included.
+    ///   - logger: for this request: the SDK's own messages and AsyncHTTPClient's. Without one,
+    ///     the SDK logs to the client's logger and AsyncHTTPClient logs nothing, as it does when
+    ///     called directly without a logger (its per-request trace metadata is a measurable part
+    ///     of a request's cost with a logging backend installed).
+    public func execute(_ request: HTTPClientRequest, deadline: NIODeadline, logger requestLogger: Logger? = nil) async throws -> HTTPClientResponse {
+        let logger = requestLogger ?? self.logger
         let start = ContinuousClock.now
         guard let url = RequestURL(request.url) else { throw Self.invalidURL(request.url) }
         let router = serving.withLock { $0.router }
@@ -195,7 +204,7 @@ public final class ShardlineClient: Sendable {
         do throws(ShardlineError) {
             decision = try Self.route(url, headers: request.headers, router: router)
         } catch where error.code == .unknownService && options.passThroughUnknownHosts {
-            return try await httpClient.execute(request, deadline: deadline, logger: logger)
+            return try await httpClient.execute(request, deadline: deadline, logger: requestLogger)
         } catch {
             metrics.requestCompleted(service: error.service, shard: nil, status: error.sidecarStatus, duration: ContinuousClock.now - start)
             throw error
@@ -213,7 +222,7 @@ public final class ShardlineClient: Sendable {
             do {
                 response = try await exchange(
                     Self.shardRequest(request, url: url, owned: owned), decision: owned.route,
-                    deadline: deadline, logger: logger
+                    deadline: deadline, logger: logger, transportLogger: requestLogger
                 )
             } catch let error as ShardlineError {
                 metrics.requestCompleted(service: error.service, shard: error.shard, status: error.sidecarStatus, duration: ContinuousClock.now - start)
@@ -272,19 +281,35 @@ public final class ShardlineClient: Sendable {
         if !shardRequest.headers.contains(name: "host") {
             shardRequest.headers.add(name: "host", value: url.authority)
         }
-        shardRequest.headers.replaceOrAdd(name: ShardlineHeaders.shard, value: String(owned.shard))
-        for name in [ShardlineHeaders.topology, ShardlineHeaders.previousShard, ShardlineHeaders.previousAddress, ShardlineHeaders.handoff, ShardlineHeaders.owner] {
-            shardRequest.headers.remove(name: name)
+        // One pass finds whether the caller set any of Shardline's own headers (it rarely does),
+        // instead of one pass per name.
+        if shardRequest.headers.contains(where: { Self.isShardlineHeader($0.name) }) {
+            for name in [ShardlineHeaders.shard, ShardlineHeaders.topology, ShardlineHeaders.previousShard, ShardlineHeaders.previousAddress, ShardlineHeaders.handoff, ShardlineHeaders.owner] {
+                shardRequest.headers.remove(name: name)
+            }
         }
+        shardRequest.headers.add(name: ShardlineHeaders.shard, value: String(owned.shard))
         for header in owned.requestHeaders { shardRequest.headers.add(name: header.name, value: header.value) }
         return shardRequest
+    }
+
+    /// Whether `name` starts with `x-shardline-`, in any case.
+    static func isShardlineHeader(_ name: String) -> Bool {
+        let prefix = "x-shardline-".utf8
+        var bytes = name.utf8.makeIterator()
+        for expected in prefix {
+            guard let byte = bytes.next(), byte | 0x20 == expected | 0x20 else { return false }
+        }
+        return true
     }
 
     /// One exchange with one shard, with the transport retries `RetryPolicy` allows (a connect
     /// failure, or an idempotent request without a body whose connection broke before the
     /// answer); a shard that `OutlierDetector` ejected fails at once. Throws `ShardlineError`
     /// for a transport failure, the caller's cancellation or deadline as they come.
-    private func exchange(_ shardRequest: HTTPClientRequest, decision: RouteDecision, deadline: NIODeadline, logger: Logger) async throws -> HTTPClientResponse {
+    private func exchange(
+        _ shardRequest: HTTPClientRequest, decision: RouteDecision, deadline: NIODeadline, logger: Logger, transportLogger: Logger?
+    ) async throws -> HTTPClientResponse {
         var retry = retryPolicy.start(method: shardRequest.method.rawValue)
         // AsyncHTTPClient does not say how much of a body has left, so a request with a body is
         // treated as sent once a connection took it: only a connect failure (nothing left) retries it.
@@ -302,9 +327,7 @@ public final class ShardlineClient: Sendable {
             }
             let probe = admission == .probe
             do {
-                let response = try await Self.beforeDeadline(deadline) { [httpClient, shardRequest] in
-                    try await httpClient.execute(shardRequest, deadline: deadline, logger: logger)
-                }
+                let response = try await httpClient.execute(shardRequest, deadline: deadline, logger: transportLogger)
                 if health.recordSuccess(decision.address, probe: probe) == .restored {
                     recheck.withLock { $0.recovered(decision.address) }
                     logger.info("shard restored: the probe request got an answer", metadata: decision.logMetadata)
@@ -373,30 +396,6 @@ extension ShardlineClient {
     @Sendable static func lookUp(_ pod: PodAddress) async throws -> [String] {
         return try await NIOThreadPool.singleton.runIfActive {
             try ShardNameLookup.addresses(of: pod.host, port: pod.port).map(\.ip)
-        }
-    }
-
-    /// AsyncHTTPClient applies its deadline only in some of a request's states: a request that
-    /// waits in the pool's queue past it can still be handed a connection and answered late. The
-    /// timeout is a promise to the caller, so it is raced here as well and the loser cancelled;
-    /// AsyncHTTPClient cancels the request on task cancellation.
-    static func beforeDeadline<T: Sendable>(
-        _ deadline: NIODeadline, _ operation: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                let now = NIODeadline.now()
-                if deadline > now {
-                    try await Task.sleep(nanoseconds: UInt64((deadline - now).nanoseconds))
-                }
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw HTTPClientError.deadlineExceeded
-            }
-            return value
         }
     }
 }

@@ -121,6 +121,36 @@ struct FailurePolicyTests {
         }
     }
 
+    /// The timeout covers the time a request waits for a connection too: with one connection per
+    /// shard, busy with a slow answer, a request queued behind it fails at its own deadline, not
+    /// when the slow answer frees the connection.
+    @Test func aRequestQueuedForABusyConnectionFailsAtItsDeadline() async throws {
+        try await SDKTest.withShards(1) { shards in
+            var settings = Self.settings(retries: 0, failures: 100)
+            settings.maxConnectionsPerShard = 1
+            try await SDKTest.withHTTPClient(settings) { httpClient in
+                let client = try Self.client(endpoints: SDKTest.endpoints(shards), settings: settings, httpClient: httpClient)
+                _ = try await client.execute(HTTPClientRequest(url: "http://users/warm"), timeout: .seconds(30)).body.collect(upTo: 1024)
+                let slow = Task {
+                    try await client.execute(HTTPClientRequest(url: "http://users/slow?ms=4000"), timeout: .seconds(30)).body.collect(upTo: 1024)
+                }
+                try await eventually("the slow request holds the only connection", timeout: .seconds(10)) {
+                    shards[0].requests(to: "/slow?ms=4000") == 1
+                }
+                await #expect {
+                    _ = try await client.execute(HTTPClientRequest(url: "http://users/queued"), timeout: .milliseconds(300))
+                } throws: { error in
+                    guard let error = error as? ShardlineError else { return false }
+                    return error.code == .shardUnavailable && error.message.contains("no response before the deadline")
+                }
+                // It failed while the connection was still busy, and was never sent afterwards.
+                #expect(shards[0].answers(to: "/slow?ms=4000") == 0)
+                _ = try await slow.value
+                #expect(shards[0].requests(to: "/queued") == 0)
+            }
+        }
+    }
+
     /// An ejected shard whose name comes to resolve to a new address (a StatefulSet pod restarted
     /// on a new IP) is let back in at the next failed-fast request after `dnsRefreshInterval`,
     /// long before its ejection window ends; while the name still gives the failed address it

@@ -174,7 +174,8 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        // An IPv6 literal is bracketed. The check is on bytes: this runs for every routed request.
+        host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// Whether only this machine can connect: `localhost`, 127.0.0.0/8, `::1` (also IPv4-mapped).

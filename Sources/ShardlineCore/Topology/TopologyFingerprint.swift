@@ -30,9 +30,16 @@ public struct TopologyFingerprint: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// 16 lowercase hex digits, zero-padded.
+    /// Written digit by digit into one buffer: every forwarded request carries it.
     public var headerValue: String {
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            for index in 0..<16 {
+                let nibble = Int((value >> UInt64(60 - 4 * index)) & 0xf)
+                buffer[index] = digits.utf8Start[nibble]
+            }
+            return 16
+        }
     }
 
     public var description: String { headerValue }
