@@ -115,6 +115,7 @@ struct CLITests {
 
     @Test func planWithAKeysFile() async throws {
         let keys = try temporaryFile((0..<1000).map { "user-\($0)" }.joined(separator: "\n"))
+        defer { try? FileManager.default.removeItem(atPath: keys) }
         let run = try await shardline("plan", "--service", "cache", "--endpoints", "10.0.0.5:11211,10.0.0.6:11211,10.0.0.7:11211", "--keys", keys, "--json")
         #expect(run.status == 0)
         #expect(run.jsonLines.first?["keys"] as? Int == 1000)
@@ -135,6 +136,7 @@ struct CLITests {
         #expect(good.stdout.split(separator: "\n").count == 1)
 
         let bad = try temporaryFile("services:\n  - name: users\n    hosts: [users]\n    pattern: '^/users/([^/]+'\n    endpoints: ['h:1']\n    replica: 3\n")
+        defer { try? FileManager.default.removeItem(atPath: bad) }
         let run = try await shardline("validate", bad)
         #expect(run.status == 1)
         #expect(run.stderr.contains("services[0].pattern (line 4)"))

@@ -28,6 +28,7 @@ struct InjectCLITests {
 
     @Test func readsStdinAndFilesInOrderAndReportsOnStderr() async throws {
         let service = try temporaryFile("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n")
+        defer { try? FileManager.default.removeItem(atPath: service) }
         let run = try await Binary.run(["inject", "-f", service, "-f", "-", "--image", "reg/shardline:7", "--sidecar-mode", "container"], stdin: Self.deployment)
         #expect(run.status == 0, "\(run.stderr)")
         let documents = run.stdout.components(separatedBy: "---\n")
@@ -44,7 +45,9 @@ struct InjectCLITests {
 
     @Test func anErrorWritesNothingToStdoutAndExits1() async throws {
         let good = try temporaryFile(Self.deployment)
+        defer { try? FileManager.default.removeItem(atPath: good) }
         let bad = try temporaryFile("apiVersion: v1\nkind: Pod\nmetadata: {name: a\n")
+        defer { try? FileManager.default.removeItem(atPath: bad) }
         let run = try await Binary.run(["inject", "-f", good, "-f", bad])
         #expect(run.status == 1)
         #expect(run.stdout.isEmpty)

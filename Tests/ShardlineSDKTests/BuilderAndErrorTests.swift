@@ -75,6 +75,7 @@ struct BuilderAndErrorTests {
 
     @Test func aConfigFileThatIsInvalidGivesTheLoadersMessage() throws {
         let directory = try SDKTest.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("bad.yaml").path
         try "services:\n  - name: users\n    hosts: [users]\n    pattern: '^/u/([^/]+)'\n    replica: 3\n    endpoints: ['127.0.0.1:1']\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect {

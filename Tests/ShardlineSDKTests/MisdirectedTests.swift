@@ -98,6 +98,7 @@ struct MisdirectedTests {
     @Test func a421WithAnotherTopologyIsFollowedOnceToTheReReadConfigsOwner() async throws {
         let growing = try await Growing.start()
         var directory = try ConfigMapDirectory(growing.old)
+        defer { directory.remove() }
         let metrics = TestMetrics()
         growing.shards[growing.oldOwner].refuse(.init(owner: 2, topology: try Self.fingerprint(growing.new).headerValue))
         let (status, body, generation) = try await SDKTest.withHTTPClient { httpClient in
@@ -143,6 +144,7 @@ struct MisdirectedTests {
     @Test func a421IsSurfacedWhenTheConfigDidNotChange() async throws {
         let growing = try await Growing.start()
         let directory = try ConfigMapDirectory(growing.old)
+        defer { directory.remove() }
         let newTopology = try Self.fingerprint(growing.new)
         growing.shards[growing.oldOwner].refuse(.init(owner: 2, topology: newTopology.headerValue))
         try await SDKTest.withHTTPClient { httpClient in
@@ -166,6 +168,7 @@ struct MisdirectedTests {
     @Test func aSecondRefusalAfterTheRetryIsSurfaced() async throws {
         let growing = try await Growing.start()
         var directory = try ConfigMapDirectory(growing.old)
+        defer { directory.remove() }
         growing.shards[growing.oldOwner].refuse(.init(owner: 2, topology: try Self.fingerprint(growing.new).headerValue))
         growing.shards[2].refuse(.init(owner: growing.oldOwner, topology: "0123456789abcdef"))
         try await SDKTest.withHTTPClient { httpClient in
@@ -188,6 +191,7 @@ struct MisdirectedTests {
     @Test func aStreamedBodyIsNotSentTwice() async throws {
         let growing = try await Growing.start()
         var directory = try ConfigMapDirectory(growing.old)
+        defer { directory.remove() }
         growing.shards[growing.oldOwner].refuse(.init(owner: 2, topology: try Self.fingerprint(growing.new).headerValue))
         try await SDKTest.withHTTPClient { httpClient in
             let client = try ShardlineClient(configPath: directory.configPath, httpClient: httpClient)

@@ -13,6 +13,7 @@ struct ReloadAndShutdownTests {
     /// the previous config keeps routing.
     @Test func reloadFollowsTheConfigMapSwapAndRefusesAnInvalidConfig() throws {
         var directory = try ConfigMapDirectory(usersYAML(endpoints: ["127.0.0.1:1", "127.0.0.1:2"]))
+        defer { directory.remove() }
         let client = try ShardlineClient(configPath: directory.configPath)
         let request = HTTPClientRequest(url: "http://users/users/alice/x")
         #expect(client.generation == 1)
@@ -39,6 +40,7 @@ struct ReloadAndShutdownTests {
     /// Run as a `Service`, the client polls the file by itself.
     @Test func runFollowsTheFileUntilShutdown() async throws {
         var directory = try ConfigMapDirectory(usersYAML(endpoints: ["127.0.0.1:1"]))
+        defer { directory.remove() }
         let client = try ShardlineClient(configPath: directory.configPath, options: .init(configPollInterval: .milliseconds(50)))
         let group = ServiceGroup(services: [client], logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -86,6 +88,7 @@ struct ReloadAndShutdownTests {
         try await SDKTest.withShards(1) { shards in
             try await SDKTest.withHTTPClient { httpClient in
                 let directory = try ConfigMapDirectory(usersYAML(endpoints: SDKTest.endpoints(shards)))
+                defer { directory.remove() }
                 let client = try ShardlineClient(configPath: directory.configPath, httpClient: httpClient)
                 let response = try await client.execute(HTTPClientRequest(url: "http://users/users/alice/x"), timeout: .seconds(5))
                 #expect(response.status == .ok)

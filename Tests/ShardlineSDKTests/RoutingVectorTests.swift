@@ -69,6 +69,7 @@ struct RoutingVectorTests {
         var clients: [String: ShardlineClient] = [:]
         for (name, yaml) in document.configs {
             let directory = try SDKTest.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
             let path = directory.appendingPathComponent("\(name).yaml").path
             try yaml.write(toFile: path, atomically: true, encoding: .utf8)
             clients[name] = try ShardlineClient(configPath: path)

@@ -56,6 +56,7 @@ struct SidecarAgreementTests {
         try #require(SidecarBinary.isAvailable, "the shardline binary is missing at \(SidecarBinary.path); build it or set SHARDLINE_BIN")
         try await SDKTest.withShards(5) { shards in
             let directory = try SDKTest.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
             let configPath = directory.appendingPathComponent("config.yaml").path
             try usersYAML(endpoints: SDKTest.endpoints(shards)).write(toFile: configPath, atomically: true, encoding: .utf8)
             let sidecar = try await SidecarBinary.start(configPath: configPath)

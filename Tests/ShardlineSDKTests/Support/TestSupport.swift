@@ -78,6 +78,10 @@ struct ConfigMapDirectory {
         try FileManager.default.createSymbolicLink(atPath: configPath, withDestinationPath: "..data/config.yaml")
     }
 
+    func remove() {
+        try? FileManager.default.removeItem(at: root)
+    }
+
     mutating func update(_ yaml: String) throws {
         generation += 1
         let name = "..2026_11_29_\(generation)"
