@@ -82,6 +82,27 @@ struct CLITests {
         #expect(lines[1]["status"] as? Int == 400)
     }
 
+    /// Many paths come from a file (the command line's parsing is quadratic in its arguments),
+    /// after any given as arguments, each routed exactly as an argument would be.
+    @Test func routePathsFromAFile() async throws {
+        let paths = (0..<2000).map { "/users/user-\($0)/profile" }
+        let file = try temporaryFile(paths.joined(separator: "\n") + "\n\n")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let run = try await shardline("route", "--json", "--paths-file", file, "/users/first/x")
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.jsonLines
+        #expect(lines.count == paths.count + 1)
+        #expect(lines.first?["path"] as? String == "/users/first/x")
+        #expect(lines.dropFirst().map { $0["path"] as? String } == paths)
+        let sample = try await shardline("route", "--json", paths[1234])
+        #expect(sample.jsonLines.first?["shard"] as? Int == lines[1235]["shard"] as? Int)
+        #expect(sample.jsonLines.first?["key"] as? String == "user-1234")
+
+        let missing = try await shardline("route", "--paths-file", "/nonexistent/paths.txt")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot read paths file '/nonexistent/paths.txt'"))
+    }
+
     @Test func routeHumanOutputNamesShardAndPod() async throws {
         let run = try await shardline("route", "/users/bob/settings")
         #expect(run.status == 0)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ShardlineCore
 
 struct RouteCommand: ParsableCommand {
@@ -17,6 +18,12 @@ struct RouteCommand: ParsableCommand {
           shardline route /users/alice/profile /users/bob/settings
           shardline route --config shardline.yaml --host cache --json /c/k1 /c/k2
           shardline route --host sessions --header X-Session-ID=abc /login
+          shardline route --json --paths-file paths.txt    (one path per line)
+          cut -d' ' -f7 access.log | shardline route --paths-file -
+
+        For more than a few hundred paths use --paths-file: parsing the command line slows \
+        down with the square of the number of arguments (4,000 took 11 s; 10,000 from a file \
+        take under a second).
         """
     )
 
@@ -31,11 +38,16 @@ struct RouteCommand: ParsableCommand {
     @Flag(help: "One JSON object per path: service, key, shard, address, algorithm (or error).")
     var json = false
 
+    @Option(help: ArgumentHelp("A file of request paths, one per line, routed after any given as arguments; - reads standard input.", valueName: "file"))
+    var pathsFile: String?
+
     @Argument(help: ArgumentHelp("Request paths to route.", valueName: "path"))
-    var paths: [String]
+    var paths: [String] = []
 
     func validate() throws {
-        if paths.isEmpty { throw ValidationError("give at least one path, e.g. /users/alice/profile") }
+        if paths.isEmpty && pathsFile == nil {
+            throw ValidationError("give at least one path, e.g. /users/alice/profile, or --paths-file with one per line")
+        }
         for header in headers where !header.contains("=") {
             throw ValidationError("--header takes name=value, got '\(header)'")
         }
@@ -50,7 +62,7 @@ struct RouteCommand: ParsableCommand {
         }
         let lookup: (String) -> String? = { name in headerValues.first { $0.name == name.lowercased() }?.value }
         var rejected = 0
-        for path in paths {
+        for path in try paths + readPathsFile() {
             // Without --host, an origin-form path has no Host at all: the first service is the
             // default (SPEC.md section 3, rule 3); an absolute URL's host still selects.
             let result = router.route(host: host, target: path, header: lookup, defaultService: 0)
@@ -72,6 +84,25 @@ struct RouteCommand: ParsableCommand {
             }
         }
         if rejected > 0 { throw ExitCode(2) }
+    }
+
+    /// The lines of `--paths-file` (LF or CRLF; empty lines skipped).
+    private func readPathsFile() throws -> [String] {
+        guard let pathsFile else { return [] }
+        let text: String
+        if pathsFile == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        } else {
+            guard let contents = try? String(contentsOfFile: pathsFile, encoding: .utf8) else {
+                throw CLIError("cannot read paths file '\(pathsFile)' (--paths-file: one request path per line)")
+            }
+            text = contents
+        }
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        guard !lines.isEmpty || !paths.isEmpty else {
+            throw CLIError("paths file '\(pathsFile)' has no paths (one request path per line)")
+        }
+        return lines
     }
 
     static func json(path: String, _ decision: RouteDecision) -> JSONValue {
