@@ -143,6 +143,11 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
         case trailersTooLarge
         /// `Transfer-Encoding` or `Content-Length` as a trailer field (RFC 9110 6.5.1).
         case framingFieldInTrailers
+        /// A 1xx response (other than 101) that closes the connection: HTTP/1.0 without
+        /// `keep-alive` (RFC 9110 15.2: a server must not send 1xx to HTTP/1.0), or
+        /// `Connection: close`. The final response it announces cannot follow on a closing
+        /// connection; llhttp refuses any byte after such a response.
+        case closingInformationalResponse
     }
 
     public let code: Code
@@ -198,6 +203,7 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidChunkTerminator: return "chunk data is not followed by CRLF"
         case .trailersTooLarge: return "the trailer section is larger than the limit"
         case .framingFieldInTrailers: return "Transfer-Encoding or Content-Length is sent as a trailer field"
+        case .closingInformationalResponse: return "a 1xx response closes the connection before the final response"
         }
     }
 }

@@ -152,13 +152,17 @@ public struct HTTP1ResponseParser: Sendable {
             if let failure = facts.responseFailure() {
                 throw HTTP1Error(failure)
             }
-            return HTTP1ResponseHead(
+            let head = HTTP1ResponseHead(
                 bytes: buffer.getSlice(at: buffer.readerIndex, length: end)!,
                 consumed: end, version: scanner.version, status: scanner.status, reason: scanner.reason,
                 fields: scanner.fields, connection: facts.connection, contentLength: facts.contentLength,
                 hasTransferEncoding: facts.transferCodings > 0, isChunked: facts.chunkedLast,
                 keepAliveTimeout: facts.keepAliveTimeout
             )
+            // Reading on for the final response would be more lenient than llhttp, which treats
+            // the connection as closed after this head (found by the response differential).
+            if head.isInformational && !head.isKeepAlive { throw HTTP1Error(.closingInformationalResponse) }
+            return head
         }
     }
 }
