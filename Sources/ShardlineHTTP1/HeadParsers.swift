@@ -197,9 +197,11 @@ struct FieldFacts {
             case .contentLength:
                 contentLengths += 1
                 readContentLength(raw, field.value)
+                if Self.hasTabAfterValue(raw, field) { contentLengthInvalid = true }
             case .transferEncoding:
                 transferEncodingFields += 1
                 readTransferCodings(raw, field.value)
+                if Self.hasTabAfterValue(raw, field) { transferEncodingInvalid = true }
             case .connection:
                 ListElements.forEach(raw, field.value) { start, end in
                     if FieldNames.equalsLowercase(raw, start, end, "close") {
@@ -306,6 +308,16 @@ struct FieldFacts {
             }
         }
         if !sawElement { transferEncodingInvalid = true }
+    }
+
+    /// An HTAB in a framing field's trailing whitespace. RFC 9110 5.5 leaves it out of the value,
+    /// as this layer does for every field; llhttp does not: it refuses `Content-Length: 5<HTAB>`
+    /// and reads `Transfer-Encoding: chunked<HTAB>` as not chunked (a response body until
+    /// close). Found by the response differential target. Refused, so that no parser before or
+    /// after the proxy can frame the message differently.
+    private static func hasTabAfterValue(_ raw: UnsafeRawBufferPointer, _ field: HTTP1Field) -> Bool {
+        for index in field.value.upperBound..<(field.line.upperBound - 2) where raw[index] == ASCII.tab { return true }
+        return false
     }
 
     /// The `timeout=N` parameter of a `Keep-Alive` value (`timeout=5, max=100`).
