@@ -102,7 +102,9 @@ func compareDifferential(lean: ComparedParse, nio: ComparedParse, input: ByteBuf
         )
     } else if theirsComplete && !oursComplete {
         if lean.failed {
-            if reportsStrictness { print("STRICTER: the lean parser refuses message \(index) (\(lean.error ?? "?")), NIOHTTP1 completes it") }
+            if reportsStrictness {
+                print("STRICTER: the lean parser refuses message \(index) (\(lean.error ?? "?")), NIOHTTP1 completes it; input: \(String(decoding: input.readableBytesView, as: UTF8.self).debugDescription)")
+            }
             return
         }
         if lean.stoppedEarly && !lean.messages.indices.contains(index) { return }
