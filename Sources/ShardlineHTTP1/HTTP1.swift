@@ -108,7 +108,8 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidFieldName
         /// A field value with a control byte other than HTAB (RFC 9110 5.5).
         case invalidFieldValue
-        /// `Content-Length` not a decimal number that fits 63 bits.
+        /// `Content-Length` not a decimal number that fits 63 bits, or followed by an HTAB (which
+        /// llhttp refuses there).
         case invalidContentLength
         /// More than one `Content-Length` line, or a list in one: refused even when the values
         /// agree (RFC 9110 8.6 allows either; refusing leaves nothing for two parsers to read differently).
@@ -117,7 +118,8 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
         /// smuggling attempt to be handled as an error); in a response too, for the same reason.
         case contentLengthWithTransferEncoding
         /// `Transfer-Encoding` whose final coding is not `chunked`, or `chunked` twice, or an empty
-        /// coding: a request body of unknown length (RFC 9112 6.3: `400`).
+        /// coding: a request body of unknown length (RFC 9112 6.3: `400`). Also a value followed by
+        /// an HTAB, which llhttp does not read as `chunked`.
         case invalidTransferEncoding
         /// A request `Transfer-Encoding` with a coding other than `chunked` (`501`, RFC 9112 6.1).
         case unsupportedTransferCoding
