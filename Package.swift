@@ -171,8 +171,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Test doubles more than one test target uses (the 421-answering shard of the sidecar's and
-        // the SDK's resharding tests). Only test targets depend on it.
+        // Test doubles and probes more than one test target uses (the 421-answering shard of the
+        // sidecar's and the SDK's resharding tests; the Python-peer check of the vector and the
+        // simulated-cluster tests). Only test targets depend on it.
         .target(
             name: "ShardlineTestSupport",
             dependencies: [
@@ -182,7 +183,7 @@ let package = Package(
             ],
             path: "Tests/Support"
         ),
-        .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore"]),
+        .testTarget(name: "ShardlineCoreTests", dependencies: ["ShardlineCore", "ShardlineTestSupport"]),
         .testTarget(
             name: "ShardlineHTTP1Tests",
             dependencies: ["ShardlineHTTP1", .product(name: "NIOCore", package: "swift-nio")]
@@ -192,7 +193,7 @@ let package = Package(
             dependencies: ["ShardlineGenerate", "ShardlineCore", .product(name: "Yams", package: "Yams")]
         ),
         // Runs the built `shardline` binary: the exact output shapes scripts rely on.
-        .testTarget(name: "ShardlineCLITests", dependencies: ["shardline", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "ShardlineCLITests", dependencies: ["shardline", "ShardlineTestSupport", .product(name: "Yams", package: "Yams")]),
         // The SDK's tests; `shardline` so the real sidecar binary is built for the agreement test.
         .testTarget(
             name: "ShardlineSDKTests",

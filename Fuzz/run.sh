@@ -6,11 +6,13 @@
 #
 # TARGET: config (ConfigLoader: YAML in, a config or a ConfigError out) or pattern (PathPattern:
 # the parser, compiler, Pike VM and class-run fast path; they must agree and stay linear);
-# request, response (ShardlineHTTP1's parsers, body framer and head writer: invariants) or
-# differential (ShardlineHTTP1's request parser against NIOHTTP1's llhttp decoder).
+# request, response (ShardlineHTTP1's parsers, body framer and head writer: invariants),
+# differential (ShardlineHTTP1's request parser against NIOHTTP1's llhttp decoder) or
+# response-differential (its response parser and body framer against NIOHTTP1's).
 #
-# The HTTP/1 targets are compiled with swiftc into the ShardlineHTTP1 module itself; NIOCore
-# (and for differential NIOEmbedded and NIOHTTP1 with llhttp) are SwiftPM's own build of them in
+# The HTTP/1 targets are compiled with swiftc into the ShardlineHTTP1 module itself, each with
+# Fuzz/Targets/HTTP1FuzzSupport.swift (the checks and comparison they share); NIOCore (and for
+# the differential targets NIOEmbedded and NIOHTTP1 with llhttp) are SwiftPM's own build of them in
 # .build/debug (after `swift test`, or built here with `swift build --product`), linked in
 # uninstrumented: coverage guides the fuzzer through ShardlineHTTP1.
 #
@@ -24,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-usage() { echo "usage: Fuzz/run.sh config|pattern|request|response|differential|all SECONDS [libFuzzer options...]" >&2; exit 64; }
+usage() { echo "usage: Fuzz/run.sh config|pattern|request|response|differential|response-differential|all SECONDS [libFuzzer options...]" >&2; exit 64; }
 [ $# -ge 2 ] || usage
 target=$1
 seconds=$2
@@ -32,8 +34,9 @@ shift 2
 [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || { echo "SECONDS must be a positive whole number, not '$seconds'" >&2; exit 64; }
 
 if [ "$target" = all ]; then
-  share=$(( (seconds + 4) / 5 ))
-  for each in config pattern request response differential; do
+  targets=(config pattern request response differential response-differential)
+  share=$(( (seconds + ${#targets[@]} - 1) / ${#targets[@]} ))
+  for each in "${targets[@]}"; do
     "$0" "$each" "$share" "$@"
   done
   exit 0
@@ -44,6 +47,7 @@ case "$target" in
   request) source_file=HTTP1RequestFuzzTarget.swift ;;
   response) source_file=HTTP1ResponseFuzzTarget.swift ;;
   differential) source_file=HTTP1DifferentialFuzzTarget.swift ;;
+  response-differential) source_file=HTTP1ResponseDifferentialFuzzTarget.swift ;;
   *) usage ;;
 esac
 
@@ -64,7 +68,7 @@ run_target() {
 extra=("$@")
 
 case "$target" in
-  request|response|differential)
+  request|response|differential|response-differential)
     # NIO from SwiftPM's debug build (the one `swift test` makes; CI runs it first): its
     # ByteBuffer API is inlinable, so it is specialised into the optimised target anyway.
     bin=$(swift build --show-bin-path)
@@ -76,13 +80,14 @@ case "$target" in
     nio_bin=$bin
     binary=$out/fuzz-$target
     stamp=$nio_bin/Modules/NIOHTTP1.swiftmodule
-    if [ -x "$binary" ] && [ -z "$(find Sources/ShardlineHTTP1 "Fuzz/Targets/$source_file" "$stamp" -newer "$binary" -print -quit)" ]; then
+    support_file=Fuzz/Targets/HTTP1FuzzSupport.swift
+    if [ -x "$binary" ] && [ -z "$(find Sources/ShardlineHTTP1 "Fuzz/Targets/$source_file" "$support_file" "$stamp" -newer "$binary" -print -quit)" ]; then
       echo "fuzz: $target is up to date"
     else
       echo "fuzz: building $target"
       snapshot=$out/src/$target
       rm -rf "$snapshot" && mkdir -p "$snapshot"
-      cp -R Sources/ShardlineHTTP1 "Fuzz/Targets/$source_file" "$snapshot/"
+      cp -R Sources/ShardlineHTTP1 "Fuzz/Targets/$source_file" "$support_file" "$snapshot/"
       rm -f "$binary"
       # The objects of NIOHTTP1's dependency closure, and the C modules' maps and headers.
       objects=()

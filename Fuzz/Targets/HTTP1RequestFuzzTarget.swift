@@ -1,7 +1,8 @@
 import NIOCore
 
 // libFuzzer target for the lean HTTP/1 request side (Fuzz/run.sh request). Compiled into the
-// ShardlineHTTP1 module itself. A finding is a crash (ASan included) or a broken invariant:
+// ShardlineHTTP1 module itself, with HTTP1FuzzSupport.swift. A finding is a crash (ASan included)
+// or a broken invariant:
 // - the head parser gives the same outcome (head or error code) fed at once, byte by byte, and
 //   in splits chosen from the input;
 // - a head consumes no more than it was given, its ranges lie inside its bytes, and it is within
@@ -35,36 +36,6 @@ public func fuzzHTTP1Request(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
     walkPipeline(input, limits: limits, seed: fuzzSeed(input))
     checkChunkedBody(input, limits: limits)
     return 0
-}
-
-func fuzzCheck(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
-    if !condition() {
-        // fatalError's message reaches stderr; print's buffered stdout would be lost in the crash.
-        fatalError("FUZZ INVARIANT BROKEN: \(message())")
-    }
-}
-
-/// FNV-1a over the input: deterministic, so a finding replays.
-func fuzzSeed(_ input: ByteBuffer) -> UInt64 {
-    var hash: UInt64 = 0xcbf29ce484222325
-    for byte in input.readableBytesView {
-        hash = (hash ^ UInt64(byte)) &* 0x100000001b3
-    }
-    return hash
-}
-
-/// Up to 8 increasing split points in 1..<size.
-func fuzzSplits(size: Int, seed: UInt64) -> [Int] {
-    guard size > 1 else { return [] }
-    var state = seed | 1
-    var points: [Int] = []
-    for _ in 0..<Int(seed % 9) {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        points.append(1 + Int(state % UInt64(size - 1)))
-    }
-    return Array(Set(points)).sorted()
 }
 
 enum FuzzRequestOutcome: Equatable, CustomStringConvertible {

@@ -108,7 +108,8 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidFieldName
         /// A field value with a control byte other than HTAB (RFC 9110 5.5).
         case invalidFieldValue
-        /// `Content-Length` not a decimal number that fits 63 bits.
+        /// `Content-Length` not a decimal number that fits 63 bits, or followed by an HTAB (which
+        /// llhttp refuses there).
         case invalidContentLength
         /// More than one `Content-Length` line, or a list in one: refused even when the values
         /// agree (RFC 9110 8.6 allows either; refusing leaves nothing for two parsers to read differently).
@@ -117,7 +118,8 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
         /// smuggling attempt to be handled as an error); in a response too, for the same reason.
         case contentLengthWithTransferEncoding
         /// `Transfer-Encoding` whose final coding is not `chunked`, or `chunked` twice, or an empty
-        /// coding: a request body of unknown length (RFC 9112 6.3: `400`).
+        /// coding: a request body of unknown length (RFC 9112 6.3: `400`). Also a value followed by
+        /// an HTAB, which llhttp does not read as `chunked`.
         case invalidTransferEncoding
         /// A request `Transfer-Encoding` with a coding other than `chunked` (`501`, RFC 9112 6.1).
         case unsupportedTransferCoding
@@ -143,6 +145,11 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
         case trailersTooLarge
         /// `Transfer-Encoding` or `Content-Length` as a trailer field (RFC 9110 6.5.1).
         case framingFieldInTrailers
+        /// A 1xx response (other than 101) that closes the connection: HTTP/1.0 without
+        /// `keep-alive` (RFC 9110 15.2: a server must not send 1xx to HTTP/1.0), or
+        /// `Connection: close`. The final response it announces cannot follow on a closing
+        /// connection; llhttp refuses any byte after such a response.
+        case closingInformationalResponse
     }
 
     public let code: Code
@@ -198,6 +205,7 @@ public struct HTTP1Error: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidChunkTerminator: return "chunk data is not followed by CRLF"
         case .trailersTooLarge: return "the trailer section is larger than the limit"
         case .framingFieldInTrailers: return "Transfer-Encoding or Content-Length is sent as a trailer field"
+        case .closingInformationalResponse: return "a 1xx response closes the connection before the final response"
         }
     }
 }

@@ -152,13 +152,17 @@ public struct HTTP1ResponseParser: Sendable {
             if let failure = facts.responseFailure() {
                 throw HTTP1Error(failure)
             }
-            return HTTP1ResponseHead(
+            let head = HTTP1ResponseHead(
                 bytes: buffer.getSlice(at: buffer.readerIndex, length: end)!,
                 consumed: end, version: scanner.version, status: scanner.status, reason: scanner.reason,
                 fields: scanner.fields, connection: facts.connection, contentLength: facts.contentLength,
                 hasTransferEncoding: facts.transferCodings > 0, isChunked: facts.chunkedLast,
                 keepAliveTimeout: facts.keepAliveTimeout
             )
+            // Reading on for the final response would be more lenient than llhttp, which treats
+            // the connection as closed after this head (found by the response differential).
+            if head.isInformational && !head.isKeepAlive { throw HTTP1Error(.closingInformationalResponse) }
+            return head
         }
     }
 }
@@ -193,9 +197,11 @@ struct FieldFacts {
             case .contentLength:
                 contentLengths += 1
                 readContentLength(raw, field.value)
+                if Self.hasTabAfterValue(raw, field) { contentLengthInvalid = true }
             case .transferEncoding:
                 transferEncodingFields += 1
                 readTransferCodings(raw, field.value)
+                if Self.hasTabAfterValue(raw, field) { transferEncodingInvalid = true }
             case .connection:
                 ListElements.forEach(raw, field.value) { start, end in
                     if FieldNames.equalsLowercase(raw, start, end, "close") {
@@ -302,6 +308,16 @@ struct FieldFacts {
             }
         }
         if !sawElement { transferEncodingInvalid = true }
+    }
+
+    /// An HTAB in a framing field's trailing whitespace. RFC 9110 5.5 leaves it out of the value,
+    /// as this layer does for every field; llhttp does not: it refuses `Content-Length: 5<HTAB>`
+    /// and reads `Transfer-Encoding: chunked<HTAB>` as not chunked (a response body until
+    /// close). Found by the response differential target. Refused, so that no parser before or
+    /// after the proxy can frame the message differently.
+    private static func hasTabAfterValue(_ raw: UnsafeRawBufferPointer, _ field: HTTP1Field) -> Bool {
+        for index in field.value.upperBound..<(field.line.upperBound - 2) where raw[index] == ASCII.tab { return true }
+        return false
     }
 
     /// The `timeout=N` parameter of a `Keep-Alive` value (`timeout=5, max=100`).

@@ -15,6 +15,7 @@
 // Linux only: network namespaces.
 #if os(Linux)
 import Foundation
+import ShardlineTestSupport
 import Testing
 
 @Suite("Resharding end to end")
@@ -26,7 +27,7 @@ struct ReshardingEndToEndTests {
     /// each key's owner with sdk/reference, independently of the Swift code under test).
     static let missingPrerequisites: [String] = {
         var missing = SimulatedCluster.missingPrerequisites
-        if missing.isEmpty && !SimulatedCluster.pythonImports(["xxhash", "yaml"]) {
+        if missing.isEmpty && !PythonModules.importable(["xxhash", "yaml"]) {
             missing.append("python3 modules xxhash and yaml (python3 -m pip install xxhash pyyaml)")
         }
         return missing

@@ -69,23 +69,6 @@ enum SimulatedCluster {
         return ScriptRun(status: process.terminationStatus, output: output, timedOut: timedOut)
     }
 
-    /// Whether `python3 -c "import A, B"` succeeds.
-    static func pythonImports(_ modules: [String]) -> Bool {
-        guard let python = findExecutable("python3") else { return false }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", "import " + modules.joined(separator: ", ")]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus == 0
-        } catch {
-            return false
-        }
-    }
-
     static func findExecutable(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]

@@ -1,4 +1,5 @@
 import Foundation
+import ShardlineTestSupport
 import Testing
 @testable import ShardlineCore
 
@@ -174,18 +175,5 @@ struct VectorTests {
 enum PeerRequirement {
     static let required = ProcessInfo.processInfo.environment["SHARDLINE_REQUIRE_PEERS"] == "1"
 
-    static let pythonReferenceAvailable: Bool = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import yaml, xxhash"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus == 0
-        } catch {
-            return false
-        }
-    }()
+    static let pythonReferenceAvailable = PythonModules.importable(["yaml", "xxhash"])
 }

@@ -68,4 +68,49 @@ struct FuzzFindingsTests {
             #expect(outcome == .head(FramedBody(bytes: body.utf8.count, complete: true, payload: 0)))
         }
     }
+
+    @Test("response differential: a 1xx that closes the connection, after which llhttp refuses the final response, is refused", arguments: [
+        "HTTP/1.0 102 Processing\r\n\r\n",
+        "HTTP/1.0 100 Continue\r\nConnection: keep-alive, close\r\n\r\n",
+        "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\nConnection: close\r\n\r\n",
+    ])
+    func closingInformational(text: String) {
+        #expect(parseResponse(text) == .error(.closingInformationalResponse))
+        #expect(parseResponseByteByByte(buffer(text)) == .error(.closingInformationalResponse))
+    }
+
+    @Test("response differential: an HTAB after a framing field's value, which llhttp refuses or reads as another framing, is refused", arguments: [
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n", HTTP1Error.Code.invalidTransferEncoding),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked \t \r\n\r\n", .invalidTransferEncoding),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 1\t\r\n\r\n", .invalidContentLength),
+    ])
+    func framingFieldTrailingTab(text: String, expected: HTTP1Error.Code) {
+        #expect(parseResponse(text) == .error(expected))
+        let request = "POST / HTTP/1.1\r\nHost: a" + text.dropFirst("HTTP/1.1 200 OK".count)
+        #expect(parseRequest(request) == .error(expected))
+    }
+
+    @Test("whitespace llhttp also skips around a framing field's value passes: SP after it, HTAB before it")
+    func framingFieldSpaces() throws {
+        #expect(try responseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding:\tchunked  \r\n\r\n").framing(requestMethod: .get) == .chunked)
+        #expect(try responseHead("HTTP/1.1 200 OK\r\nContent-Length: \t7 \r\n\r\n").framing(requestMethod: .get) == .contentLength(7))
+        #expect(try requestHead("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\t7 \r\n\r\n").framing == .contentLength(7))
+        // Other fields keep RFC 9110 5.5's trailing whitespace, HTAB included, out of the value.
+        let head = try responseHead("HTTP/1.1 200 OK\r\nX-Note: a\t\r\nContent-Length: 0\r\n\r\n")
+        #expect(head.string(head.fields[0].value) == "a")
+    }
+
+    @Test("a 1xx that keeps the connection is read, then the final response after it")
+    func keptInformational() throws {
+        var input = buffer("HTTP/1.0 100 Continue\r\nConnection: keep-alive\r\n\r\nHTTP/1.0 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        var parser = HTTP1ResponseParser()
+        let interim = try #require(try parser.parse(input))
+        #expect(interim.status == 100 && interim.isInformational && interim.isKeepAlive)
+        input.moveReaderIndex(forwardBy: interim.consumed)
+        let final = try #require(try parser.parse(input))
+        #expect(final.status == 200 && !final.isKeepAlive)
+        // A final response may close the connection; only an interim one may not.
+        #expect(parseResponse("HTTP/1.0 204 No Content\r\n\r\n") != .error(.closingInformationalResponse))
+        #expect(parseResponse("HTTP/1.0 101 Switching Protocols\r\n\r\n") != .error(.closingInformationalResponse))
+    }
 }
