@@ -208,8 +208,13 @@ public final class ProxyServer: Service, Sendable {
             withDecoderLimitConfiguration: limits
         )
         sync.removeHandler(try sync.handler(type: HTTPServerUpgradeHandler.self), promise: nil)
+        // Responses leave as bytes the proxy composed (ClientResponseWriter), not through NIO's encoder.
+        let encoder = try sync.handler(type: HTTPResponseEncoder.self)
+        let writer = ClientResponseWriter()
+        try sync.addHandler(writer, position: .after(encoder))
+        sync.removeHandler(encoder, promise: nil)
         try sync.addHandler(ClientReadAhead(headWatcher: watcher), position: .after(try sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
-        try sync.addHandler(DownstreamHandler(services: services, servicePort: servicePort, headWatcher: watcher))
+        try sync.addHandler(DownstreamHandler(services: services, servicePort: servicePort, headWatcher: watcher, responseWriter: writer))
     }
 
     /// Asks every open connection to finish, waits up to `drainTimeout`, then closes the rest.
