@@ -178,9 +178,10 @@ public final class ProxyServer: Service, Sendable {
             .get()
     }
 
-    /// The client-side pipeline: head watcher (raw bytes), NIO's HTTP/1.1 server codec with
+    /// The client-side pipeline: head watcher (raw bytes), NIO's HTTP/1.1 request decoder with
     /// pipelining assistance and the configured head limit (the read-ahead between its decoder and
-    /// its pipeline handler), then the proxy handler.
+    /// its pipeline handler), then the proxy handler. Responses do not pass NIO's encoder: the
+    /// proxy writes them as bytes through `ClientResponseWriter`, which takes the encoder's place.
     private static func configureDownstream(
         _ channel: any Channel, services: ProxyServices, settings: SidecarSettings, servicePort: Int?
     ) throws {
