@@ -36,6 +36,18 @@ public struct HTTP1BodyFramer: Sendable {
     /// How many bytes at the start of `buffer`'s readable bytes are this body's. Throws on chunk
     /// framing that breaks RFC 9112 7.1; the connection cannot continue then.
     public mutating func advance(over buffer: ByteBuffer) throws(HTTP1Error) -> Int {
+        var unused: [Range<Int>] = []
+        return try advance(over: buffer, payload: &unused, collectPayload: false)
+    }
+
+    /// `advance(over:)`, also appending to `payload` where the payload bytes are among the ones
+    /// taken (offsets from `buffer`'s reader index): for a peer that cannot take chunk framing (an
+    /// HTTP/1.0 client), which gets the data without it. Off the common path: one range per chunk.
+    public mutating func advance(over buffer: ByteBuffer, payload: inout [Range<Int>]) throws(HTTP1Error) -> Int {
+        try advance(over: buffer, payload: &payload, collectPayload: true)
+    }
+
+    private mutating func advance(over buffer: ByteBuffer, payload: inout [Range<Int>], collectPayload: Bool) throws(HTTP1Error) -> Int {
         let available = buffer.readableBytes
         if isComplete { return 0 }
         switch framing {
@@ -46,12 +58,14 @@ public struct HTTP1BodyFramer: Sendable {
             remaining -= taken
             payloadBytes += taken
             if remaining == 0 { isComplete = true }
+            if collectPayload && taken > 0 { payload.append(0..<taken) }
             return taken
         case .untilClose, .tunnel:
             payloadBytes += available
+            if collectPayload && available > 0 { payload.append(0..<available) }
             return available
         case .chunked:
-            let outcome = buffer.withUnsafeReadableBytes { raw in chunked.scan(raw) }
+            let outcome = buffer.withUnsafeReadableBytes { raw in chunked.scan(raw, payload: &payload, collectPayload: collectPayload) }
             payloadBytes = chunked.payloadBytes
             switch outcome {
             case .failure(let code):
@@ -99,11 +113,17 @@ struct ChunkedScanner: Sendable {
     var isDone: Bool { state == .done }
 
     mutating func scan(_ raw: UnsafeRawBufferPointer) -> Checked<Int, HTTP1Error.Code> {
+        var unused: [Range<Int>] = []
+        return scan(raw, payload: &unused, collectPayload: false)
+    }
+
+    mutating func scan(_ raw: UnsafeRawBufferPointer, payload: inout [Range<Int>], collectPayload: Bool) -> Checked<Int, HTTP1Error.Code> {
         var index = 0
         let count = raw.count
         while index < count {
             if state == .data {
                 let taken = min(size, count - index)
+                if collectPayload && taken > 0 { payload.append(index..<(index + taken)) }
                 size -= taken
                 payloadBytes += taken
                 index += taken

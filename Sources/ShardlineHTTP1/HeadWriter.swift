@@ -6,15 +6,34 @@ public struct HTTP1FieldFilter: Sendable, Equatable {
     public var kinds: HTTP1FieldKinds
     /// Fields a `Connection` option names are dropped (`HTTP1Field.namedByConnection`).
     public var namedByConnection: Bool
+    /// `x-shardline-*` fields dropped by name (lowercase), keeping the others of that kind: a
+    /// response's `x-shardline-shard` is the proxy's to say, its `x-shardline-owner` the shard's.
+    /// Only fields of kind `.shardlinePrefixed` are compared, so the common field costs nothing.
+    public var prefixedNames: [StaticString]
 
-    public init(kinds: HTTP1FieldKinds, namedByConnection: Bool = true) {
+    public init(kinds: HTTP1FieldKinds, namedByConnection: Bool = true, prefixedNames: [StaticString] = []) {
         self.kinds = kinds
         self.namedByConnection = namedByConnection
+        self.prefixedNames = prefixedNames
     }
 
     @inline(__always)
     public func drops(_ field: HTTP1Field) -> Bool {
         kinds.contains(field.kind) || (namedByConnection && field.namedByConnection)
+    }
+
+    @inline(__always)
+    func drops(_ field: HTTP1Field, _ raw: UnsafeRawBufferPointer) -> Bool {
+        if drops(field) { return true }
+        guard field.kind == .shardlinePrefixed, !prefixedNames.isEmpty else { return false }
+        let name = field.name
+        for prefixed in prefixedNames where FieldNames.equalsLowercase(raw, name.lowerBound, name.upperBound, prefixed) { return true }
+        return false
+    }
+
+    public static func == (lhs: HTTP1FieldFilter, rhs: HTTP1FieldFilter) -> Bool {
+        lhs.kinds == rhs.kinds && lhs.namedByConnection == rhs.namedByConnection
+            && lhs.prefixedNames.map { $0.description } == rhs.prefixedNames.map { $0.description }
     }
 
     /// A request going to a shard with its body bytes forwarded as they came: hop-by-hop fields
@@ -152,7 +171,7 @@ public enum HTTP1HeadWriter {
             var runStart = first.line.lowerBound
             var runEnd = runStart
             for field in fields {
-                if filter.drops(field) {
+                if filter.drops(field, raw) {
                     if runEnd > runStart { out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd])) }
                     runStart = field.line.upperBound
                     runEnd = runStart

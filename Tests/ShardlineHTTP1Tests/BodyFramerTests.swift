@@ -13,6 +13,36 @@ struct BodyFramerTests {
         #expect(frame(.contentLength(10), "hello") == .head(FramedBody(bytes: 5, complete: false, payload: 5)))
     }
 
+    @Test("payload ranges: the data of each chunk without its framing, across reads; a length's or close-delimited body whole")
+    func payloadRanges() throws {
+        let wire = "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 1\r\n\r\nNEXT"
+        for step in [1, 3, 7, wire.utf8.count] {
+            var framer = HTTP1BodyFramer(.chunked)
+            var rest = ByteBuffer(string: wire)
+            var payload = ""
+            var taken = 0
+            while !framer.isComplete, rest.readableBytes > 0 {
+                let read = rest.getSlice(at: rest.readerIndex, length: min(step, rest.readableBytes))!
+                var ranges: [Range<Int>] = []
+                let count = try framer.advance(over: read, payload: &ranges)
+                for range in ranges { payload += read.getString(at: read.readerIndex + range.lowerBound, length: range.count)! }
+                rest.moveReaderIndex(forwardBy: count)
+                taken += count
+            }
+            #expect(payload == "hello world", "step \(step)")
+            #expect(taken == wire.utf8.count - 4, "step \(step)")
+            #expect(framer.payloadBytes == 11)
+        }
+        var length = HTTP1BodyFramer(.contentLength(3))
+        var ranges: [Range<Int>] = []
+        #expect(try length.advance(over: ByteBuffer(string: "abcdef"), payload: &ranges) == 3)
+        #expect(ranges == [0..<3])
+        var untilClose = HTTP1BodyFramer(.untilClose)
+        ranges = []
+        #expect(try untilClose.advance(over: ByteBuffer(string: "xy"), payload: &ranges) == 2)
+        #expect(ranges == [0..<2])
+    }
+
     @Test("until close and tunnel take everything and never complete")
     func unbounded() {
         #expect(frame(.untilClose, "abc") == .head(FramedBody(bytes: 3, complete: false, payload: 3)))

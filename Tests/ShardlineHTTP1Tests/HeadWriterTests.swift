@@ -97,6 +97,23 @@ struct HeadWriterTests {
         #expect(short.readableString == "HTTP/1.1 204\r\nUpgrade: h2c\r\n")
     }
 
+    @Test("prefixedNames drops those x-shardline-* fields by name, in any case, and keeps the other x-shardline-* fields")
+    func prefixedNamesDropped() throws {
+        let head = try responseHead(
+            "HTTP/1.1 421 Misdirected Request\r\nX-Shardline-Shard: 9\r\nx-shardline-owner: 3\r\nx-shardline-shard-extra: 1\r\n"
+                + "x-shardline-topology: abc\r\nContent-Length: 0\r\n\r\n"
+        )
+        var filter = HTTP1FieldFilter.forwardedResponse(upgrade: false)
+        filter.prefixedNames = ["x-shardline-shard"]
+        var out = ByteBufferAllocator().buffer(capacity: 128)
+        HTTP1HeadWriter.writeFields(of: head, dropping: filter, into: &out)
+        #expect(out.readableString == "x-shardline-owner: 3\r\nx-shardline-shard-extra: 1\r\nx-shardline-topology: abc\r\nContent-Length: 0\r\n")
+
+        var none = ByteBufferAllocator().buffer(capacity: 128)
+        HTTP1HeadWriter.writeFields(of: head, dropping: .forwardedResponse(upgrade: false), into: &none)
+        #expect(none.readableString.hasPrefix("X-Shardline-Shard: 9\r\n"))
+    }
+
     @Test("integers are written as decimal digits", arguments: [0, 7, 10, 12, 999, 1000, 65535, Int.max])
     func decimals(value: Int) {
         var out = ByteBufferAllocator().buffer(capacity: 32)

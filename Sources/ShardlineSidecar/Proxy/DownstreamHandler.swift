@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ShardlineCore
+import ShardlineHTTP1
 
 /// The proxy's work for one client connection, one request at a time (HTTPServerPipelineHandler,
 /// before it, holds back pipelined requests): route the request, lease a connection to its shard,
@@ -59,6 +60,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// The service port of the listener this connection came in on (nil for the Host-routed one).
     private let servicePort: Int?
     private let headWatcher: RequestHeadWatcher
+    /// Where response bytes go; `.head` and `.end` markers still pass `HTTPServerPipelineHandler`.
+    private let responseWriter: ClientResponseWriter
     private var state = State.idle
     private var readPending = false
     private var context: ChannelHandlerContext?
@@ -72,10 +75,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// The last response's final write, which a lingering close must follow.
     private var lastResponseWrite: EventLoopFuture<Void>?
 
-    init(services: ProxyServices, servicePort: Int?, headWatcher: RequestHeadWatcher) {
+    init(services: ProxyServices, servicePort: Int?, headWatcher: RequestHeadWatcher, responseWriter: ClientResponseWriter) {
         self.services = services
         self.servicePort = servicePort
         self.headWatcher = headWatcher
+        self.responseWriter = responseWriter
     }
 
     // MARK: Channel events
@@ -329,6 +333,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func attach(_ request: ProxyRequest, to connection: UpstreamConnection, context: ChannelHandlerContext) {
         state = .forwarding(request, connection)
         connection.handler.delegate = self
+        connection.handler.expectResponse(to: request.downstreamHead.method.http1)
         connection.requestsServed += 1
         // On a connection that sat idle, whether the head reaches the socket tells whether
         // anything of the request was written: one the shard closed fails it, and then the request
@@ -372,58 +377,69 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         context?.channel.isWritable ?? false
     }
 
-    func upstream(_ connection: UpstreamConnection, received part: HTTPClientResponsePart) {
+    func upstream(_ connection: UpstreamConnection, received part: UpstreamResponsePart) {
         guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
         if request.misdirectedHold != nil {
             absorbMisdirected(part, request: request, connection: connection, context: context)
             return
         }
         switch part {
-        case .head(let head):
-            responseHeadReceived(head, request: request, connection: connection, context: context)
+        case .head(let head, let framing):
+            responseHeadReceived(head, framing: framing, request: request, connection: connection, context: context)
         case .body(let buffer):
             if request.heldResponseBody != nil {
                 request.heldResponseBody?.append(buffer)
             } else {
-                context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                responseWriter.write(request.clientBodyEncoding.frame(buffer, allocator: context.channel.allocator))
             }
-        case .end(let trailers):
-            if request.responseHead?.status == .switchingProtocols && request.isUpgrade {
+        case .end:
+            if request.responseHead?.status == 101 && request.isUpgrade {
                 switchToTunnel(request, connection: connection, context: context)
             } else {
-                responseEndReceived(trailers, request: request, connection: connection, context: context)
+                responseEndReceived(request: request, connection: connection, context: context)
             }
         }
     }
 
-    private func responseHeadReceived(_ head: HTTPResponseHead, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
-        let informational = (100..<200).contains(head.status.code) && head.status != .switchingProtocols
-        if informational {
+    private func responseHeadReceived(
+        _ head: HTTP1ResponseHead, framing: HTTP1BodyFraming, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext
+    ) {
+        if head.isInformational {
             // `100 Continue` and friends go to the client as they come; the final head follows.
             guard request.responseHead == nil else { return }
             request.retry.responseWasStarted()
-            if head.status == .continue { request.continueRelayed = true }
-            let relayed = HTTPResponseHead(version: request.downstreamHead.version, status: head.status, headers: ForwardingHeaders.downstreamResponse(head.headers, shard: request.target.shard, upgrade: false, close: false))
-            context.writeAndFlush(wrapOutboundOut(.head(relayed)), promise: nil)
+            if head.status == 100 { request.continueRelayed = true }
+            var out = context.channel.allocator.buffer(capacity: head.length + 64)
+            ClientResponseHead.write(
+                head, clientVersion: request.downstreamHead.version.http1, requestMethod: request.downstreamHead.method.http1,
+                framing: .none, encoding: .asIs, shard: request.target.shard, close: false, into: &out
+            )
+            responseWriter.write(out)
+            responseWriter.flush()
             return
         }
         responseDeadline?.clear()
         recordTransportSuccess(request)
-        if head.status == .switchingProtocols && !request.isUpgrade {
+        if head.status == 101 && !request.isUpgrade {
             // Switching protocols nobody asked for: the connection no longer speaks HTTP.
             connection.pool.release(connection, reusable: false)
             respondToRequest(request, .switchedUnasked(request.target), close: true, context: context)
             return
         }
         request.retry.responseWasStarted()
-        if head.status == .misdirectedRequest && !request.isUpgrade && holdsMisdirected(head, request: request) {
+        let clientIsHTTP10 = request.downstreamHead.version.http1 == .http1_0
+        request.responseFraming = framing
+        request.clientBodyEncoding = ClientBodyEncoding.decide(framing: framing, clientIsHTTP10: clientIsHTTP10)
+        connection.handler.payloadOnly = request.clientBodyEncoding == .dechunk
+        if head.status == 421 && !request.isUpgrade && holdsMisdirected(head, request: request) {
             return
         }
         request.responseHead = head
-        let upgraded = head.status == .switchingProtocols
+        let upgraded = head.status == 101
         // After an upgrade request the decoder stops parsing the client's bytes; unless the shard
         // agreed to switch protocols, the connection cannot carry another request.
         request.closeAfterResponse = !request.downstreamHead.isKeepAlive || (request.isUpgrade && !upgraded) || inputClosed
+            || ClientBodyEncoding.needsClose(framing: framing, encoding: request.clientBodyEncoding)
         if !request.requestEnded && !upgraded {
             // Answered before the request ended: whether the client's connection can stay open
             // depends on whether this is the whole answer, which the rest of this read may tell.
@@ -436,18 +452,31 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     private func writeResponseHead(_ request: ProxyRequest, close: Bool, flush: Bool, context: ChannelHandlerContext) {
         guard let head = request.responseHead else { return }
-        var headers = ForwardingHeaders.downstreamResponse(
-            head.headers, shard: request.target.shard, upgrade: head.status == .switchingProtocols, close: close
-        )
+        // The marker tells HTTPServerPipelineHandler a response started; it comes back marked
+        // when the connection is quiescing, and then this response is its last.
+        context.write(wrapOutboundOut(.head(ClientResponseWriter.headMarker)), promise: nil)
+        let close = close || responseWriter.closeRequested
+        var out = context.channel.allocator.buffer(capacity: head.length + 96)
         if let reason = request.misdirectedSurfaced {
+            // Rare (a 421 going back to the client): composed from values.
+            var headers = ForwardingHeaders.downstreamResponse(
+                ClientResponseHead.headers(of: head), shard: request.target.shard, upgrade: false, close: close
+            )
             headers.replaceOrAdd(name: ShardlineHeaders.misdirected, value: reason.rawValue)
-        }
-        let response = HTTPResponseHead(version: request.downstreamHead.version, status: head.status, headers: headers)
-        if flush {
-            context.writeAndFlush(wrapOutboundOut(.head(response)), promise: nil)
+            if request.clientBodyEncoding == .chunkEncode || (request.clientBodyEncoding == .asIs && request.responseFraming == .chunked) {
+                headers.add(name: "transfer-encoding", value: "chunked")
+            }
+            ClientResponseHead.write(
+                version: request.downstreamHead.version.http1, status: head.status, reason: head.string(head.reason), headers: headers, into: &out
+            )
         } else {
-            context.write(wrapOutboundOut(.head(response)), promise: nil)
+            ClientResponseHead.write(
+                head, clientVersion: request.downstreamHead.version.http1, requestMethod: request.downstreamHead.method.http1,
+                framing: request.responseFraming, encoding: request.clientBodyEncoding, shard: request.target.shard, close: close, into: &out
+            )
         }
+        responseWriter.write(out)
+        if flush { responseWriter.flush() }
     }
 
     /// Writes a response head held back by `responseHeadReceived`, and the body parts read with it.
@@ -455,10 +484,10 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         guard let held = request.heldResponseBody else { return }
         request.heldResponseBody = nil
         writeResponseHead(request, close: close, flush: false, context: context)
-        for part in held { context.write(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil) }
+        for part in held { responseWriter.write(request.clientBodyEncoding.frame(part, allocator: context.channel.allocator)) }
     }
 
-    private func responseEndReceived(_ trailers: HTTPHeaders?, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
+    private func responseEndReceived(request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
         request.responseEnd = .now
         // The shard answered before the whole request arrived: the rest of the request goes
         // nowhere, and the client's connection stays open only if that rest is short and coming.
@@ -476,14 +505,18 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .closeLingering:
             state = .done
         }
-        connection.pool.release(
-            connection, reusable: reusable,
-            announcedIdleTimeout: reusable ? head?.headers.first(name: "keep-alive").flatMap {
-                KeepAlivePolicy.announcedTimeout(keepAliveValues: [Substring($0)])
-            } : nil
-        )
-        complete(request, status: Int(head?.status.code ?? 502))
-        finishResponse(trailers: trailers, close: close, linger: early, context: context)
+        var announced: Duration?
+        if reusable, let head, let field = head.firstField(.keepAlive) {
+            announced = KeepAlivePolicy.announcedTimeout(keepAliveValues: [Substring(head.string(field.value))])
+        }
+        connection.pool.release(connection, reusable: reusable, announcedIdleTimeout: announced)
+        complete(request, status: head?.status ?? 502)
+        if let terminator = request.clientBodyEncoding.terminator {
+            var end = context.channel.allocator.buffer(capacity: 5)
+            end.writeStaticString(terminator)
+            responseWriter.write(end)
+        }
+        finishResponse(close: close, linger: early, context: context)
     }
 
     func upstreamReadComplete(_ connection: UpstreamConnection) {
@@ -512,7 +545,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
         guard request.responseHead == nil else {
             // Mid-response: the client has part of an answer that cannot be completed.
-            complete(request, status: Int(request.responseHead?.status.code ?? 502), aborted: true)
+            complete(request, status: request.responseHead?.status ?? 502, aborted: true)
             state = .done
             context.close(promise: nil)
             return
@@ -567,15 +600,15 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// Drives the core's `MisdirectedPolicy` with a shard's 421. True: the 421 is held back (its
     /// body is read into `misdirectedHold`) and the config is re-read once it has ended; false:
     /// it goes to the client now, as any answer does, with `x-shardline-misdirected` saying why.
-    private func holdsMisdirected(_ head: HTTPResponseHead, request: ProxyRequest) -> Bool {
+    private func holdsMisdirected(_ head: HTTP1ResponseHead, request: ProxyRequest) -> Bool {
         var misdirected = request.misdirected ?? services.misdirectedPolicy.start(
             fingerprint: request.fingerprint, shard: request.target.shard,
             // The whole request was read and kept: it can be sent again.
             bodyReplayable: request.requestEnded && request.replayBody != nil
         )
         let decision = misdirected.received(MisdirectedResponse(
-            ownerHeader: head.headers.first(name: ShardlineHeaders.owner),
-            topologyHeader: head.headers.first(name: ShardlineHeaders.topology)
+            ownerHeader: head.firstField(named: ShardlineHeaders.owner).map { head.string($0.value) },
+            topologyHeader: head.firstField(named: ShardlineHeaders.topology).map { head.string($0.value) }
         ))
         request.misdirected = misdirected
         switch decision {
@@ -591,7 +624,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     /// The held 421's body, then its end: the connection goes back, the config is re-read.
-    private func absorbMisdirected(_ part: HTTPClientResponsePart, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
+    private func absorbMisdirected(_ part: UpstreamResponsePart, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
         switch part {
         case .head:
             break
@@ -669,27 +702,44 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// shard's was longer than the bound or cut off.
     private func writeHeldMisdirected(_ request: ProxyRequest, hold: MisdirectedHold, context: ChannelHandlerContext) {
         request.misdirectedHold = nil
-        var head = hold.head
-        var body = hold.body
-        if !hold.bodyComplete {
+        request.responseHead = hold.head
+        request.responseEnd = .now
+        let close = !request.downstreamHead.isKeepAlive || inputClosed
+            || ClientBodyEncoding.needsClose(framing: request.responseFraming, encoding: request.clientBodyEncoding)
+        if hold.bodyComplete {
+            writeResponseHead(request, close: close, flush: false, context: context)
+            let allocator = context.channel.allocator
+            for part in hold.body { responseWriter.write(request.clientBodyEncoding.frame(part, allocator: allocator)) }
+            if let terminator = request.clientBodyEncoding.terminator {
+                var end = allocator.buffer(capacity: 5)
+                end.writeStaticString(terminator)
+                responseWriter.write(end)
+            }
+        } else {
+            // The shard's body was longer than the bound or cut off: this proxy's JSON instead.
             let reason = request.misdirectedSurfaced ?? .unexpectedCall
             let json = JSONValue.object([
                 ("error", .string("misdirected")), ("reason", .string(reason.rawValue)), ("message", .string(reason.message)),
                 ("shard", .int(request.target.shard)), ("topology", .string(request.fingerprint.headerValue)),
             ]).serialized()
-            body = [context.channel.allocator.buffer(string: json)]
-            head.headers.remove(name: "transfer-encoding")
-            head.headers.replaceOrAdd(name: "content-type", value: "application/json")
-            head.headers.replaceOrAdd(name: "content-length", value: String(json.utf8.count))
+            context.write(wrapOutboundOut(.head(ClientResponseWriter.headMarker)), promise: nil)
+            let head = hold.head
+            var headers = ForwardingHeaders.downstreamResponse(
+                ClientResponseHead.headers(of: head), shard: request.target.shard, upgrade: false, close: close || responseWriter.closeRequested
+            )
+            headers.replaceOrAdd(name: ShardlineHeaders.misdirected, value: reason.rawValue)
+            headers.replaceOrAdd(name: "content-type", value: "application/json")
+            headers.replaceOrAdd(name: "content-length", value: String(json.utf8.count))
+            var out = context.channel.allocator.buffer(capacity: head.length + json.utf8.count + 128)
+            ClientResponseHead.write(
+                version: request.downstreamHead.version.http1, status: head.status, reason: head.string(head.reason), headers: headers, into: &out
+            )
+            out.writeString(json)
+            responseWriter.write(out)
         }
-        request.responseHead = head
-        request.responseEnd = .now
-        let close = !request.downstreamHead.isKeepAlive || inputClosed
-        writeResponseHead(request, close: close, flush: false, context: context)
-        for part in body { context.write(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil) }
         state = close ? .done : .idle
         complete(request, status: 421)
-        finishResponse(trailers: nil, close: close, context: context)
+        finishResponse(close: close, context: context)
     }
 
     // MARK: Upgrade
@@ -703,6 +753,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         connection.pool.detach(connection)
         context.write(wrapOutboundOut(.end(nil)), promise: nil)
         context.flush()
+        // What the shard sent right behind its 101 is the new protocol's: it follows the 101.
+        let shardBytes = connection.handler.takeUnreadBytes()
         let (clientEnd, shardEnd) = TunnelHandler.pair()
         do {
             let client = context.pipeline.syncOperations
@@ -710,7 +762,6 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             try client.addHandler(clientEnd)
             try shard.addHandler(shardEnd)
 
-            shard.removeHandler(connection.handler, promise: nil)
             if let validator = try? client.handler(type: NIOHTTPResponseHeadersValidator.self) {
                 client.removeHandler(validator, promise: nil)
             }
@@ -719,11 +770,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             client.removeHandler(context: context, promise: nil)
 
             shard.removeHandler(try shard.handler(type: HTTPRequestEncoder.self), promise: nil)
-            client.removeHandler(try client.handler(type: HTTPResponseEncoder.self), promise: nil)
+            client.removeHandler(responseWriter, promise: nil)
             client.removeHandler(headWatcher, promise: nil)
 
-            shard.removeHandler(try shard.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+            // The shard's response parser goes before the client's request decoder, which hands
+            // the tunnel the bytes the client sent right behind its upgrade request.
+            shard.removeHandler(connection.handler, promise: nil)
             client.removeHandler(try client.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+            if let shardBytes { clientEnd.send(shardBytes) }
         } catch {
             services.logger.warning("could not switch a connection to a tunnel", metadata: ["error": "\(error)"])
             connection.channel.close(promise: nil)
@@ -740,9 +794,9 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// the client's next pipelined request to this handler before the write returns.
     /// - Parameter linger: the client may still be sending (the request had not ended, or the
     ///   answer is an error that refuses it): close lingering (RFC 9112 9.6), not at once.
-    private func finishResponse(trailers: HTTPHeaders?, close: Bool, linger: Bool = false, context: ChannelHandlerContext) {
+    private func finishResponse(close: Bool, linger: Bool = false, context: ChannelHandlerContext) {
         headWatcher.responseCompleted()
-        let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         lastResponseWrite = written
         if close && linger {
             closeLingering(context: context)
@@ -792,11 +846,12 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     ) {
         let close = close || inputClosed
         state = close ? .done : (requestEnded ? .idle : .discarding(allowance: discardAllowance))
-        let body = response.bodyBuffer(allocator: context.channel.allocator)
-        context.write(wrapOutboundOut(.head(response.head(version: version, close: close, bodyLength: body.readableBytes, shard: shard))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.write(wrapOutboundOut(.head(ClientResponseWriter.headMarker)), promise: nil)
+        responseWriter.write(response.wireBytes(
+            version: version.http1, close: close || responseWriter.closeRequested, shard: shard, allocator: context.channel.allocator
+        ))
         // An error that ends the connection (400, 413, 414, 431) may leave request bytes coming.
-        finishResponse(trailers: nil, close: close, linger: !requestEnded || response.status.code >= 400, context: context)
+        finishResponse(close: close, linger: !requestEnded || response.status.code >= 400, context: context)
     }
 
     // MARK: Bookkeeping
@@ -831,7 +886,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             responseDeadline?.clear()
             connection.pool.release(connection, reusable: false)
             if request.responseHead == nil { services.shards.health.recordAbandoned(request.target.address, probe: request.probe) }
-            if let status { complete(request, status: Int(request.responseHead?.status.code ?? UInt(status)), aborted: true) }
+            if let status { complete(request, status: request.responseHead?.status ?? status, aborted: true) }
         case .idle, .discarding, .done:
             break
         }
@@ -915,7 +970,11 @@ final class ProxyRequest {
     var trailers: HTTPHeaders?
     var pendingLease: (pool: UpstreamPool, id: UpstreamPool.LeaseID)?
     /// The final response head (not a 1xx other than 101).
-    var responseHead: HTTPResponseHead?
+    var responseHead: HTTP1ResponseHead?
+    /// How the final response's body is delimited, as the shard sent it.
+    var responseFraming = HTTP1BodyFraming.none
+    /// How that body goes to the client.
+    var clientBodyEncoding = ClientBodyEncoding.asIs
     var responseEnd: ContinuousClock.Instant?
     var closeAfterResponse = false
     var completed = false
@@ -972,6 +1031,8 @@ final class ProxyRequest {
         unconfirmedBody = []
         misdirectedHold = nil
         responseHead = nil
+        responseFraming = .none
+        clientBodyEncoding = .asIs
         responseEnd = nil
         heldResponseBody = nil
         closeAfterResponse = false
@@ -996,13 +1057,13 @@ final class ProxyRequest {
 
 /// A shard's 421 held back while the config is re-read: its head, and its body up to a bound.
 struct MisdirectedHold {
-    let head: HTTPResponseHead
+    let head: HTTP1ResponseHead
     var body: [ByteBuffer] = []
     private var bytes = 0
     /// False when the body outgrew the bound or the connection closed before its end.
     var bodyComplete = true
 
-    init(head: HTTPResponseHead) {
+    init(head: HTTP1ResponseHead) {
         self.head = head
     }
 

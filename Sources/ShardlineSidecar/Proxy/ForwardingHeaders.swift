@@ -88,8 +88,10 @@ enum ForwardingHeaders {
         return out
     }
 
-    /// The headers sent back to the client. The codec adds framing (`Transfer-Encoding: chunked`
-    /// or none) itself; `close` asks the client to open a new connection for its next request.
+    /// The headers sent back to the client, as values: the data path applies the same rules to
+    /// the response's bytes (`ClientResponseHead`) and uses this only for the rare answers whose
+    /// fields change by name (a 421 going back). The caller adds framing; `close` asks the client
+    /// to open a new connection for its next request.
     static func downstreamResponse(_ headers: HTTPHeaders, shard: Int, upgrade: Bool, close: Bool) -> HTTPHeaders {
         var out = removingHopByHop(headers, keepUpgrade: upgrade)
         out.add(name: "via", value: via)

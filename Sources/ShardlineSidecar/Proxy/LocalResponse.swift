@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import ShardlineCore
+import ShardlineHTTP1
 
 /// An answer the proxy gives itself instead of a shard: always a short JSON object with an
 /// `error` code a program can switch on and a `message` a person can act on.
@@ -94,22 +95,25 @@ struct LocalResponse: Sendable {
         return buffer
     }
 
-    func head(version: HTTPVersion, close: Bool, bodyLength: Int, shard: Int? = nil) -> HTTPResponseHead {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(5)
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(bodyLength))
-        if let shard { headers.add(name: ForwardingHeaders.shardHeader, value: String(shard)) }
-        if close { headers.add(name: "connection", value: "close") }
-        return HTTPResponseHead(version: version, status: status, headers: headers)
-    }
-
-    /// The whole response as bytes, for a handler that sits below the HTTP codec.
-    func wireBytes(allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// The whole response as bytes: `HTTP/1.x status reason`, `content-type`, `content-length`,
+    /// the shard it concerns if any, `connection: close` if asked, then the JSON body.
+    func wireBytes(
+        version: HTTP1Version = .http1_1, close: Bool = true, shard: Int? = nil, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
         let body = bodyBuffer(allocator: allocator)
-        var buffer = allocator.buffer(capacity: body.readableBytes + 128)
-        buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
-        buffer.writeString("content-type: application/json\r\ncontent-length: \(body.readableBytes)\r\nconnection: close\r\n\r\n")
+        var buffer = allocator.buffer(capacity: body.readableBytes + 160)
+        buffer.writeStaticString(version == .http1_1 ? "HTTP/1.1 " : "HTTP/1.0 ")
+        buffer.writeString("\(status.code) \(status.reasonPhrase)\r\n")
+        buffer.writeStaticString("content-type: application/json\r\ncontent-length: ")
+        buffer.writeString(String(body.readableBytes))
+        buffer.writeStaticString("\r\n")
+        if let shard {
+            buffer.writeStaticString("x-shardline-shard: ")
+            buffer.writeString(String(shard))
+            buffer.writeStaticString("\r\n")
+        }
+        if close { buffer.writeStaticString("connection: close\r\n") }
+        buffer.writeStaticString("\r\n")
         buffer.writeImmutableBuffer(body)
         return buffer
     }

@@ -178,9 +178,10 @@ public final class ProxyServer: Service, Sendable {
             .get()
     }
 
-    /// The client-side pipeline: head watcher (raw bytes), NIO's HTTP/1.1 server codec with
+    /// The client-side pipeline: head watcher (raw bytes), NIO's HTTP/1.1 request decoder with
     /// pipelining assistance and the configured head limit (the read-ahead between its decoder and
-    /// its pipeline handler), then the proxy handler.
+    /// its pipeline handler), then the proxy handler. Responses do not pass NIO's encoder: the
+    /// proxy writes them as bytes through `ClientResponseWriter`, which takes the encoder's place.
     private static func configureDownstream(
         _ channel: any Channel, services: ProxyServices, settings: SidecarSettings, servicePort: Int?
     ) throws {
@@ -208,8 +209,13 @@ public final class ProxyServer: Service, Sendable {
             withDecoderLimitConfiguration: limits
         )
         sync.removeHandler(try sync.handler(type: HTTPServerUpgradeHandler.self), promise: nil)
+        // Responses leave as bytes the proxy composed (ClientResponseWriter), not through NIO's encoder.
+        let encoder = try sync.handler(type: HTTPResponseEncoder.self)
+        let writer = ClientResponseWriter()
+        try sync.addHandler(writer, position: .after(encoder))
+        sync.removeHandler(encoder, promise: nil)
         try sync.addHandler(ClientReadAhead(headWatcher: watcher), position: .after(try sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
-        try sync.addHandler(DownstreamHandler(services: services, servicePort: servicePort, headWatcher: watcher))
+        try sync.addHandler(DownstreamHandler(services: services, servicePort: servicePort, headWatcher: watcher, responseWriter: writer))
     }
 
     /// Asks every open connection to finish, waits up to `drainTimeout`, then closes the rest.

@@ -31,6 +31,12 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         partner = nil
     }
 
+    /// Writes `bytes` out of this end's own channel: what the other side sent before the tunnel
+    /// existed (read along with the 101 that opened it).
+    func send(_ bytes: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         partner?.context?.write(data, promise: nil)
     }

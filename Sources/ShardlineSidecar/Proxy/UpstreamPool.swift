@@ -250,9 +250,8 @@ struct UpstreamConnector: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
-                        let encoder = HTTPRequestEncoder()
-                        let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
-                        try sync.addHandlers([encoder, ByteToMessageHandler(decoder), UpstreamHandler()])
+                        // Responses are parsed by UpstreamHandler itself, from the raw bytes.
+                        try sync.addHandlers([HTTPRequestEncoder(), UpstreamHandler()])
                     }
                 }
                 .connect(to: socketAddress)
