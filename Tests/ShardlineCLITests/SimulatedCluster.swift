@@ -6,6 +6,7 @@
 #if os(Linux)
 import Foundation
 import Glibc
+import ShardlineTestSupport
 
 enum SimulatedCluster {
     static let peersRequired = ProcessInfo.processInfo.environment["SHARDLINE_REQUIRE_PEERS"] == "1"
@@ -80,22 +81,8 @@ enum SimulatedCluster {
     static func canCreateNetworkNamespace() -> Bool {
         guard let ip = findExecutable("ip") else { return false }
         let name = "slt-probe-\(getpid())"
-        func ipNetns(_ arguments: String...) -> Bool {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ip)
-            process.arguments = ["netns"] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            do {
-                try process.run()
-                process.waitUntilExit()
-                return process.terminationStatus == 0
-            } catch {
-                return false
-            }
-        }
-        guard ipNetns("add", name) else { return false }
-        return ipNetns("del", name)
+        guard QuietProcess.succeeds(ip, ["netns", "add", name]) else { return false }
+        return QuietProcess.succeeds(ip, ["netns", "del", name])
     }
 }
 #endif

@@ -6,10 +6,18 @@ import Foundation
 public enum PythonModules {
     /// `python3 -c "import A, B"` exits 0; false when python3 is missing or an import fails.
     public static func importable(_ modules: [String]) -> Bool {
-        let process = Process()
         // env finds python3 on PATH, as the scripts' own `#!/usr/bin/env python3` lines do.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import " + modules.joined(separator: ", ")]
+        QuietProcess.succeeds("/usr/bin/env", ["python3", "-c", "import " + modules.joined(separator: ", ")])
+    }
+}
+
+/// A probe a test runs before it needs a tool: the tool's output is not wanted, only whether it worked.
+public enum QuietProcess {
+    /// Runs `executable` with `arguments`, output discarded; true when it ran and exited 0.
+    public static func succeeds(_ executable: String, _ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         do {
