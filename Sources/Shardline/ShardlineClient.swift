@@ -281,26 +281,12 @@ public final class ShardlineClient: Sendable {
         if !shardRequest.headers.contains(name: "host") {
             shardRequest.headers.add(name: "host", value: url.authority)
         }
-        // One pass finds whether the caller set any of Shardline's own headers (it rarely does),
-        // instead of one pass per name.
-        if shardRequest.headers.contains(where: { Self.isShardlineHeader($0.name) }) {
-            for name in [ShardlineHeaders.shard, ShardlineHeaders.topology, ShardlineHeaders.previousShard, ShardlineHeaders.previousAddress, ShardlineHeaders.handoff, ShardlineHeaders.owner] {
-                shardRequest.headers.remove(name: name)
-            }
+        shardRequest.headers.replaceOrAdd(name: ShardlineHeaders.shard, value: String(owned.shard))
+        for name in [ShardlineHeaders.topology, ShardlineHeaders.previousShard, ShardlineHeaders.previousAddress, ShardlineHeaders.handoff, ShardlineHeaders.owner] {
+            shardRequest.headers.remove(name: name)
         }
-        shardRequest.headers.add(name: ShardlineHeaders.shard, value: String(owned.shard))
         for header in owned.requestHeaders { shardRequest.headers.add(name: header.name, value: header.value) }
         return shardRequest
-    }
-
-    /// Whether `name` starts with `x-shardline-`, in any case.
-    static func isShardlineHeader(_ name: String) -> Bool {
-        let prefix = "x-shardline-".utf8
-        var bytes = name.utf8.makeIterator()
-        for expected in prefix {
-            guard let byte = bytes.next(), byte | 0x20 == expected | 0x20 else { return false }
-        }
-        return true
     }
 
     /// One exchange with one shard, with the transport retries `RetryPolicy` allows (a connect
