@@ -37,7 +37,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The service to plan for (required when the config has several).", valueName: "name"))
     var service: String?
 
-    @Option(help: ArgumentHelp("A file of keys, one per line.", valueName: "file"))
+    @Option(help: ArgumentHelp("A file of keys, one per line; - reads standard input.", valueName: "file"))
     var keys: String?
 
     @Option(help: ArgumentHelp("Use K generated keys instead of a file.", valueName: "k"))
@@ -106,10 +106,7 @@ struct PlanCommand: ParsableCommand {
 
     private func loadKeys() throws -> [String] {
         if let keys {
-            guard let text = try? String(contentsOfFile: keys, encoding: .utf8) else {
-                throw CLIError("cannot read keys file '\(keys)'")
-            }
-            let list = text.split(whereSeparator: \.isNewline).map(String.init)
+            let list = try LinesFile.read(keys, option: "--keys", entry: "key")
             guard !list.isEmpty else { throw CLIError("keys file '\(keys)' has no keys (one per line)") }
             return list
         }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import ShardlineCore
 
 struct RouteCommand: ParsableCommand {
@@ -86,19 +85,10 @@ struct RouteCommand: ParsableCommand {
         if rejected > 0 { throw ExitCode(2) }
     }
 
-    /// The lines of `--paths-file` (LF or CRLF; empty lines skipped).
+    /// The paths of `--paths-file`, none without it.
     private func readPathsFile() throws -> [String] {
         guard let pathsFile else { return [] }
-        let text: String
-        if pathsFile == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        } else {
-            guard let contents = try? String(contentsOfFile: pathsFile, encoding: .utf8) else {
-                throw CLIError("cannot read paths file '\(pathsFile)' (--paths-file: one request path per line)")
-            }
-            text = contents
-        }
-        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        let lines = try LinesFile.read(pathsFile, option: "--paths-file", entry: "path")
         guard !lines.isEmpty || !paths.isEmpty else {
             throw CLIError("paths file '\(pathsFile)' has no paths (one request path per line)")
         }
