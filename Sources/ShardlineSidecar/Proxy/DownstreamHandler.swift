@@ -906,6 +906,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     private func recordTransportSuccess(_ request: ProxyRequest) {
         if case .restored = services.shards.health.recordSuccess(request.target.address, probe: request.probe) {
+            services.shards.restored(request.target.address)
             services.logger.info("shard restored after a successful probe", metadata: [
                 "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
                 "upstream": .string(request.target.address.description),

@@ -227,6 +227,13 @@ final class ShardAddressCache: Sendable {
         }
     }
 
+    /// A probe request to `pod` got an answer and its ejection ended: its failed connects are
+    /// off the record, so a later ejection starts `recheck` from the addresses that fail then,
+    /// not from ones the pod has since answered on (the SDK reports the same to the same rule).
+    func recovered(_ pod: PodAddress) {
+        state.withLock { $0.recheck.recovered(pod) }
+    }
+
     /// For a shard that is failed fast: asks DNS again, at most once per `refreshInterval`, and
     /// calls `moved` when the name now resolves to an address other than those that failed (the
     /// pod came back elsewhere). Never blocks; `moved` runs on `eventLoop`.

@@ -39,6 +39,11 @@ final class ShardState: Sendable {
         }
     }
 
+    /// A probe request to `address` succeeded and `ShardHealth` let the shard back in.
+    func restored(_ address: PodAddress) {
+        addresses.recovered(address)
+    }
+
     /// A request was failed fast for `target`: if DNS now names another pod for it (a restarted
     /// StatefulSet pod comes back on a new IP), the ejection earned by the old pod ends, so the new
     /// one gets traffic within about `dnsRefreshInterval` of its record, not after the ejection

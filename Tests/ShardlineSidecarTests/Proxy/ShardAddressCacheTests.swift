@@ -104,4 +104,25 @@ struct ShardAddressCacheTests {
         cache.recheck(pod, on: loop) { moves.add(1, ordering: .relaxed) }
         #expect(resolver.lookupCount(pod.host) == lookups)
     }
+
+    @Test("a shard a probe brought back has no failed connects left to recheck")
+    func recoveredShardIsNotRechecked() async throws {
+        let resolver = FakeResolver()
+        let cache = ShardAddressCache(resolver: resolver, refreshInterval: .milliseconds(100))
+        resolver.set(pod.host, .loopback(port: 1001))
+        _ = try await cache.address(of: pod, on: loop).get()
+        cache.invalidate(pod, failed: try address(1001))
+        cache.recovered(pod)
+        try await Task.sleep(for: .milliseconds(150))
+        let lookups = resolver.lookupCount(pod.host)
+        cache.recheck(pod, on: loop) {}
+        #expect(resolver.lookupCount(pod.host) == lookups, "a recovered pod's old failures no longer ask DNS")
+
+        // A new failure is on the record again, from its own address.
+        cache.invalidate(pod, failed: try address(1001))
+        try await Task.sleep(for: .milliseconds(150))
+        cache.recheck(pod, on: loop) {}
+        try await loop.submit {}.get()
+        #expect(resolver.lookupCount(pod.host) == lookups + 1)
+    }
 }
