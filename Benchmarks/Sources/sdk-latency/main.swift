@@ -117,4 +117,5 @@ var usage = rusage()
 getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
 let cpuMicroseconds = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
 print(String(format: "process CPU (user+system, warm-up included): %.1f µs per request", cpuMicroseconds / Double((warmup + requests) * modes.count)))
-try await httpClient.shutdown()
+// `.get()`: in top-level code the bare call resolved to the EventLoopFuture overload, unawaited.
+try await httpClient.shutdown().get()
