@@ -18,6 +18,9 @@ let package = Package(
         // The ready-made Hummingbird 2 middleware over ShardlineShard.
         .library(name: "ShardlineShardHummingbird", targets: ["ShardlineShardHummingbird"]),
         .executable(name: "shardline", targets: ["shardline"]),
+        // The sidecar alone (`shardline sidecar`'s flags, nothing of the other commands): what the
+        // injected sidecar container runs, for the smaller resident set.
+        .executable(name: "shardline-sidecar", targets: ["shardline-sidecar"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -149,12 +152,31 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        // `shardline sidecar`'s flags, validation, help and run, shared by the CLI and the
+        // `shardline-sidecar` binary so the two take exactly the same command.
+        .target(
+            name: "ShardlineSidecarCommand",
+            dependencies: [
+                "ShardlineCore",
+                "ShardlineSidecar",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Only the sidecar's own dependencies: no AsyncHTTPClient, Hummingbird, NIOSSL, X509, Crypto.
+        .executableTarget(
+            name: "shardline-sidecar",
+            dependencies: [
+                "ShardlineSidecarCommand",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "shardline",
             dependencies: [
                 "ShardlineCore",
                 "ShardlineConfigFile",
                 "ShardlineSidecar",
+                "ShardlineSidecarCommand",
                 "ShardlineGenerate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // `shardline demo` (Sources/shardline/Demo): stand-in shards and a client.
@@ -193,8 +215,9 @@ let package = Package(
             name: "ShardlineGenerateTests",
             dependencies: ["ShardlineGenerate", "ShardlineCore", .product(name: "Yams", package: "Yams")]
         ),
-        // Runs the built `shardline` binary: the exact output shapes scripts rely on.
-        .testTarget(name: "ShardlineCLITests", dependencies: ["shardline", "ShardlineTestSupport", .product(name: "Yams", package: "Yams")]),
+        // Runs the built `shardline` and `shardline-sidecar` binaries: the exact output shapes
+        // scripts rely on.
+        .testTarget(name: "ShardlineCLITests", dependencies: ["shardline", "shardline-sidecar", "ShardlineTestSupport", .product(name: "Yams", package: "Yams")]),
         // The SDK's tests; `shardline` so the real sidecar binary is built for the agreement test.
         .testTarget(
             name: "ShardlineSDKTests",

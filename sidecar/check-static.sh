@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the sidecar exactly as sidecar/Dockerfile does (sidecar/build-static.sh) and checks that
-# the binary stands alone, the way it must in the distroless image:
-#   1. no Swift runtime, Foundation, Dispatch or ICU library among its dynamic dependencies;
-#   2. started with an empty environment and no library path (the toolchain out of reach), it
-#      becomes ready, routes a request to a backend, and exits 0 on SIGTERM.
+# Builds the image's two binaries exactly as sidecar/Dockerfile does (sidecar/build-static.sh) and
+# checks that they stand alone, the way they must in the distroless image:
+#   1. no Swift runtime, Foundation, Dispatch or ICU library among either's dynamic dependencies;
+#   2. started with an empty environment and no library path (the toolchain out of reach), the
+#      sidecar binary (`shardline-sidecar`, what the injected container runs) becomes ready,
+#      routes a request to a backend, and exits 0 on SIGTERM; the full CLI (`shardline`)
+#      validates the same config there. The sidecar's idle RSS is printed (not a gate).
 # Needs: swift, python3 (the backend), curl, readelf. Run from anywhere; exit 0 when all hold.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,23 +23,32 @@ fail() {
   for log in "$work"/*.log; do [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }; done
   exit 1
 }
+mib() { echo "$(( $1 / 1024 / 1024 ))"; }
 
 started=$(date +%s)
-binary="$(sidecar/build-static.sh | tail -n 1)"
+built="$(sidecar/build-static.sh | tail -n 2)"
 build_seconds=$(( $(date +%s) - started ))
-[ -x "$binary" ] || fail "the build did not produce $binary"
+cli="$(echo "$built" | head -n 1)"
+binary="$(echo "$built" | tail -n 1)"
+for file in "$cli" "$binary"; do
+  [ -x "$file" ] || fail "the build did not produce $file"
+done
+case "$binary" in */shardline-sidecar) ;; *) fail "build-static.sh's last line is not the sidecar binary: $binary" ;; esac
 size_bytes=$(stat -c %s "$binary")
-echo "check-static: built $binary in ${build_seconds}s, $(( size_bytes / 1024 / 1024 )) MiB"
+cli_size_bytes=$(stat -c %s "$cli")
+echo "check-static: built $binary ($(mib "$size_bytes") MiB) and $cli ($(mib "$cli_size_bytes") MiB) in ${build_seconds}s"
 
 # 1. Dynamic dependencies: the ELF NEEDED entries are what the loader must find at run time.
-needed="$(readelf -d "$binary" | awk '/\(NEEDED\)/ { gsub(/[][]/, "", $5); print $5 }')"
-echo "check-static: dynamic dependencies: $(echo $needed)"
-if echo "$needed" | grep -Eiq 'swift|foundation|dispatch|blocksruntime|icu|xctest'; then
-  fail "the binary still needs a Swift toolchain library: $(echo "$needed" | grep -Ei 'swift|foundation|dispatch|blocksruntime|icu|xctest' | tr '\n' ' ')"
-fi
-if ldd "$binary" | grep -Eiq 'libswift|foundation|libdispatch|/opt/swift|not found'; then
-  fail "ldd resolves toolchain libraries or misses some: $(ldd "$binary")"
-fi
+for file in "$binary" "$cli"; do
+  needed="$(readelf -d "$file" | awk '/\(NEEDED\)/ { gsub(/[][]/, "", $5); print $5 }')"
+  echo "check-static: $(basename "$file") dynamic dependencies: $(echo $needed)"
+  if echo "$needed" | grep -Eiq 'swift|foundation|dispatch|blocksruntime|icu|xctest'; then
+    fail "$file still needs a Swift toolchain library: $(echo "$needed" | grep -Ei 'swift|foundation|dispatch|blocksruntime|icu|xctest' | tr '\n' ' ')"
+  fi
+  if ldd "$file" | grep -Eiq 'libswift|foundation|libdispatch|/opt/swift|not found'; then
+    fail "ldd resolves toolchain libraries or misses some for $file: $(ldd "$file")"
+  fi
+done
 
 # 2. Start it with the toolchain off the library path and route one request through it.
 read -r backend_port proxy_port admin_port < <(python3 - <<'PY'
@@ -61,7 +72,7 @@ services:
 YAML
 
 launched=$(date +%s%N)
-env -i PATH=/usr/bin:/bin LD_LIBRARY_PATH= "$binary" sidecar --config "$work/config.yaml" \
+env -i PATH=/usr/bin:/bin LD_LIBRARY_PATH= "$binary" --config "$work/config.yaml" \
   --listen "127.0.0.1:$proxy_port" --admin "127.0.0.1:$admin_port" > "$work/sidecar.log" 2>&1 &
 sidecar_pid=$!
 pids+=("$sidecar_pid")
@@ -77,6 +88,11 @@ for _ in $(seq 1 1500); do
 done
 [ -n "$ready" ] || fail "/readyz did not answer 200 within 15s"
 echo "check-static: /readyz 200 after ${ready} ms (process start to first 200, curl polling every 10 ms)"
+# Resident memory once ready: all of it, the anonymous part, and the rest (pages of the binary
+# and of libc/libstdc++). Printed for the record; the README's figures come from this line.
+rss_kib=$(awk '/^Rss:/ { print $2 }' "/proc/$sidecar_pid/smaps_rollup")
+anon_kib=$(awk '/^Anonymous:/ { print $2 }' "/proc/$sidecar_pid/smaps_rollup")
+echo "check-static: idle RSS $(( rss_kib / 1024 )).$(( rss_kib % 1024 * 10 / 1024 )) MiB (anonymous $(( anon_kib / 1024 )).$(( anon_kib % 1024 * 10 / 1024 )) MiB, file-backed $(( (rss_kib - anon_kib) / 1024 )).$(( (rss_kib - anon_kib) % 1024 * 10 / 1024 )) MiB)"
 
 for _ in $(seq 1 500); do
   curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$backend_port/" && break
@@ -100,4 +116,8 @@ done
 [ "$status" = "0" ] || fail "the sidecar exited with status $status after SIGTERM (expected 0)"
 grep -q '"msg":"ready"' "$work/sidecar.log" || fail "no JSON 'ready' log line"
 echo "check-static: SIGTERM -> exit 0"
-echo "check-static: ok (build ${build_seconds}s, binary $(( size_bytes / 1024 / 1024 )) MiB, ready in ${ready} ms)"
+
+env -i PATH=/usr/bin:/bin LD_LIBRARY_PATH= "$cli" validate "$work/config.yaml" > "$work/validate.log" 2>&1 \
+  || fail "$cli validate failed without the toolchain"
+echo "check-static: $(basename "$cli") validate, without the toolchain: ok"
+echo "check-static: ok (build ${build_seconds}s, shardline-sidecar $(mib "$size_bytes") MiB, shardline $(mib "$cli_size_bytes") MiB, ready in ${ready} ms)"

@@ -34,9 +34,9 @@ struct CLITests {
         return try await offTheSharedThreads { try Self.runBlocking(arguments) }
     }
 
-    static func runBlocking(_ arguments: [String]) throws -> Run {
+    static func runBlocking(_ arguments: [String], executable: URL = binary) throws -> Run {
         let process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = Self.repositoryRoot
         let out = Pipe(), err = Pipe()

@@ -26,7 +26,8 @@ struct PodInjectorTests {
         let sidecar = inits[0]
         #expect(sidecar["restartPolicy"] == .string("Always"))
         #expect(sidecar["image"] == .string(InjectionSettings().image))
-        #expect(sidecar["args"] == .json(#"["sidecar","--config","/etc/shardline/config.yaml","--listen","127.0.0.1:15001","--admin","0.0.0.0:15090"]"#))
+        #expect(sidecar["command"] == .json(#"["/shardline-sidecar"]"#))
+        #expect(sidecar["args"] == .json(#"["--config","/etc/shardline/config.yaml","--listen","127.0.0.1:15001","--admin","0.0.0.0:15090"]"#))
         #expect(sidecar.value(at: ["startupProbe", "httpGet", "path"]) == .string("/readyz"))
         #expect(sidecar.value(at: ["readinessProbe", "httpGet", "path"]) == .string("/readyz"))
         #expect(sidecar.value(at: ["livenessProbe", "httpGet", "path"]) == .string("/healthz"))

@@ -7,7 +7,12 @@ public enum ConfigLoader {
     public static func load(yaml: String, source: String = "<config>") throws(ConfigError) -> ShardlineConfig {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            // `.basic`: the reader takes every scalar's text and parses it itself, never a tag
+            // Yams resolved, so the default resolver's work is wasted: it compiles eight ICU
+            // regular expressions through Foundation on first use and runs them on every plain
+            // scalar, which in the sidecar kept about a megabyte of ICU and CoreFoundation code
+            // and data resident for the life of the process.
+            root = try Yams.compose(yaml: yaml, .basic)
         } catch {
             throw ConfigError(source: source, issues: [yamlSyntaxIssue(error)])
         }

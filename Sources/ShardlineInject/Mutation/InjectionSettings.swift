@@ -51,6 +51,8 @@ public enum SidecarShape {
     public static let volumeName = "shardline-config"
     public static let configDirectory = "/etc/shardline"
     public static let configPath = "/etc/shardline/config.yaml"
+    /// The sidecar-only binary the image (sidecar/Dockerfile) ships beside the full `/shardline`.
+    public static let command = "/shardline-sidecar"
     /// The traffic listener: loopback only, never an open proxy.
     public static let trafficPort = 15001
     /// The admin listener: on all addresses so the kubelet's probes reach it over the pod IP.

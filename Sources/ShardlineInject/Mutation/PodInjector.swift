@@ -211,10 +211,12 @@ public struct PodInjector: Sendable {
     }
 
     /// The sidecar container. The command is spelled out rather than left to the image's
-    /// entrypoint, so any image that ships the `shardline` binary at / works.
+    /// entrypoint, so any image that ships the binaries at / works. It runs `/shardline-sidecar`
+    /// (the sidecar alone, `shardline sidecar`'s flags) rather than the full CLI: paid in every
+    /// client pod, its smaller binary keeps fewer code pages resident.
     func sidecarContainer(_ settings: InjectionSettings) -> JSONValue {
         var args: [JSONValue] = [
-            .string("sidecar"), .string("--config"), .string(SidecarShape.configPath),
+            .string("--config"), .string(SidecarShape.configPath),
             .string("--listen"), .string("127.0.0.1:\(SidecarShape.trafficPort)"),
             .string("--admin"), .string("0.0.0.0:\(SidecarShape.adminPort)"),
         ]
@@ -233,7 +235,7 @@ public struct PodInjector: Sendable {
         ]
         if settings.nativeSidecar { container.append(("restartPolicy", .string("Always"))) }
         container += [
-            ("command", .array([.string("/shardline")])),
+            ("command", .array([.string(SidecarShape.command)])),
             ("args", .array(args)),
             ("ports", .array([.object([
                 ("name", .string(SidecarShape.adminPortName)),
