@@ -32,8 +32,9 @@ struct GenerateCLITests {
         process.currentDirectoryURL = root
         let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("shardline-gen-\(UUID().uuidString).out")
         let errURL = outURL.appendingPathExtension("err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
+              FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: outURL.path]) }
         defer {
             try? FileManager.default.removeItem(at: outURL)
             try? FileManager.default.removeItem(at: errURL)
