@@ -109,6 +109,8 @@ final class ClientRequestDecoder: ChannelDuplexHandler, RemovableChannelHandler 
         }
         if drain == .closed { return }
         if var held = pending, held.readableBytes > 0 {
+            // Out of `pending` first, so that appending does not copy what is held.
+            pending = nil
             held.writeBuffer(&buffer)
             pending = held
         } else {
