@@ -1,5 +1,4 @@
 import Logging
-import NIOHTTP1
 
 /// The access log (`sidecar.accessLog`): one line per request the proxy answered or forwarded,
 /// whoever answered it, so a request that failed is never missing from it.
@@ -15,6 +14,9 @@ struct AccessLog: Sendable {
         logger.logLevel = .info
         self.logger = enabled ? logger : nil
     }
+
+    /// Whether lines are written: when not, the caller need not compose the fields.
+    var isEnabled: Bool { logger != nil }
 
     /// - Parameters:
     ///   - method: nil when no request head was decoded (a `408` for a head that never finished).

@@ -116,24 +116,3 @@ enum ClientResponseHead {
         out.writeStaticString("\r\n")
     }
 }
-
-extension HTTPVersion {
-    var http1: HTTP1Version { self.major == 1 && self.minor == 0 ? .http1_0 : .http1_1 }
-}
-
-extension HTTPMethod {
-    var http1: HTTP1Method {
-        switch self {
-        case .GET: return .get
-        case .HEAD: return .head
-        case .POST: return .post
-        case .PUT: return .put
-        case .DELETE: return .delete
-        case .CONNECT: return .connect
-        case .OPTIONS: return .options
-        case .TRACE: return .trace
-        case .PATCH: return .patch
-        default: return .other
-        }
-    }
-}

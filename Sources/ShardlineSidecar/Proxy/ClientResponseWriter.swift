@@ -6,11 +6,11 @@ import NIOHTTP1
 /// `HTTP1HeadWriter`, the body as the shard framed it, or a local answer serialised), so nothing
 /// is encoded here. The bytes go out through `write(_:)`, straight from this handler's context.
 ///
-/// `HTTPServerPipelineHandler` above still decides when the next pipelined request is let
-/// through and when a quiescing connection closes, from the `.head` and `.end` of each response:
-/// the proxy writes those as markers, which end here. While quiescing, the pipeline handler adds
-/// `Connection: close` to each head it sees; the marker comes back so marked, and
-/// `closeRequested` tells the proxy to say so in the head it writes.
+/// `ClientRequestDecoder` above decides when the next pipelined request is let through and
+/// when a quiescing connection closes, from the `.head` and `.end` of each response: the proxy
+/// writes those as markers, which end here. While quiescing, the decoder swaps each head marker
+/// for one with `Connection: close`, and `closeRequested` tells the proxy to say so in the head
+/// it writes.
 final class ClientResponseWriter: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = IOData

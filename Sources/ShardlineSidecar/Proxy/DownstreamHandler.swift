@@ -5,7 +5,7 @@ import NIOPosix
 import ShardlineCore
 import ShardlineHTTP1
 
-/// The proxy's work for one client connection, one request at a time (HTTPServerPipelineHandler,
+/// The proxy's work for one client connection, one request at a time (ClientRequestDecoder,
 /// before it, holds back pipelined requests): route the request, lease a connection to its shard,
 /// stream the request up and the response down, and answer locally when it cannot.
 ///
@@ -29,7 +29,7 @@ import ShardlineHTTP1
 /// 9.6), so the client reads the answer rather than a reset. The shard's connection, with part
 /// of a request on it, is closed.
 final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ClientRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -60,7 +60,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// The service port of the listener this connection came in on (nil for the Host-routed one).
     private let servicePort: Int?
     private let headWatcher: RequestHeadWatcher
-    /// Where response bytes go; `.head` and `.end` markers still pass `HTTPServerPipelineHandler`.
+    /// Where response bytes go; `.head` and `.end` markers still pass `ClientRequestDecoder`,
+    /// which learns from them when the exchange is over.
     private let responseWriter: ClientResponseWriter
     private var state = State.idle
     private var readPending = false
@@ -102,8 +103,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             requestHeadReceived(head, context: context)
         case .body(let buffer):
             requestBodyReceived(buffer, context: context)
-        case .end(let trailers):
-            requestEndReceived(trailers, context: context)
+        case .end:
+            requestEndReceived(context: context)
         }
     }
 
@@ -149,23 +150,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Not HTTP, or bytes left unparsed when the connection closed (the decoder reports them
-        // on the way out): nobody is left to answer.
-        guard let parseError = error as? HTTPParserError, context.channel.isActive else {
+        // Not a parse error (a reset, a failed write): nobody is left to answer.
+        guard let parseError = error as? HTTP1Error, context.channel.isActive else {
             abandonExchange(status: 499)
             state = .done
             context.close(promise: nil)
             return
         }
-        let response: LocalResponse
-        switch parseError {
-        case .headerOverflow where headWatcher.requestLineBytes > services.settings.maxHeaderBytes:
-            response = .uriTooLong(limit: services.settings.maxHeaderBytes)
-        case .headerOverflow:
-            response = .headersTooLarge(limit: services.settings.maxHeaderBytes)
-        default:
-            response = .badRequest("the request is not valid HTTP/1.1 (\(parseError))")
-        }
+        let response = LocalResponse(refusing: parseError, maxHeaderBytes: services.settings.maxHeaderBytes)
         switch state {
         case .idle:
             respond(response, to: nil, close: true, requestEnded: true, context: context)
@@ -190,18 +182,18 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     // MARK: Request from the client
 
-    private func requestHeadReceived(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func requestHeadReceived(_ head: HTTP1RequestHead, context: ChannelHandlerContext) {
         headWatcher.requestHeadReceived()
         headReceivedAt = .now
         guard case .idle = state else {
-            // HTTPServerPipelineHandler delivers one request at a time; anything else is a bug
+            // ClientRequestDecoder delivers one request at a time; anything else is a bug
             // somewhere below, and the only safe answer is to stop.
             context.close(promise: nil)
             return
         }
-        if head.method == .CONNECT {
-            // The decoder stops parsing after a CONNECT head (what follows would be a tunnel), and
-            // the encoder drops the body of any answer to one: so the answer goes out below both.
+        if head.method == .connect {
+            // The decoder stops parsing after a CONNECT request (what follows would be a tunnel);
+            // the answer goes out below it, and the connection closes.
             recordUnrouted(head, status: 405)
             state = .done
             headWatcher.respondAndClose(.connectNotAllowed)
@@ -210,14 +202,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         let snapshot = pools?.snapshot(of: services.routerStore) ?? services.routerStore.current
         let disposition = RequestDisposition(
             head: head, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
-            clientAddress: clientAddress, maxHeaderBytes: services.settings.maxHeaderBytes
+            clientAddress: clientAddress, allocator: context.channel.allocator
         )
         switch disposition {
         case .refuse(let response, let close):
             respond(response, to: head, close: close, requestEnded: false, context: context)
         case .forward(let plan):
             let request = ProxyRequest(
-                downstreamHead: head, plan: plan, retry: services.retryPolicy.start(method: head.method.rawValue)
+                downstreamHead: head, plan: plan, retry: services.retryPolicy.start(method: head.string(head.methodRange))
             )
             attempt(request, context: context)
         }
@@ -233,7 +225,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             request.bodyBytesReceived += buffer.readableBytes
             request.keepForReplay(buffer, limit: Self.replayableBodyBytes)
             guard request.responseEnd == nil else { return }
-            connection.handler.write(.body(.byteBuffer(buffer)))
+            connection.handler.write(buffer)
             if buffer.readableBytes > 0 {
                 request.retry.requestBodyWasSent()
                 if !request.firstWriteConfirmed { request.unconfirmedBody.append(buffer) }
@@ -251,14 +243,13 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
     }
 
-    private func requestEndReceived(_ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
+    private func requestEndReceived(context: ChannelHandlerContext) {
         switch state {
         case .awaitingUpstream(let request):
             request.requestEnded = true
-            request.trailers = trailers
         case .forwarding(let request, let connection):
             request.requestEnded = true
-            connection.handler.write(.end(trailers))
+            // The body's last bytes (a chunked body's trailers included) went up already.
             connection.handler.flush()
             if request.responseHead == nil { responseDeadline?.set(after: TimeAmount(services.settings.responseHeaderTimeout)) }
         case .discarding:
@@ -333,7 +324,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func attach(_ request: ProxyRequest, to connection: UpstreamConnection, context: ChannelHandlerContext) {
         state = .forwarding(request, connection)
         connection.handler.delegate = self
-        connection.handler.expectResponse(to: request.downstreamHead.method.http1)
+        connection.handler.expectResponse(to: request.downstreamHead.method)
         connection.requestsServed += 1
         // On a connection that sat idle, whether the head reaches the socket tells whether
         // anything of the request was written: one the shard closed fails it, and then the request
@@ -356,15 +347,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             }
             headWritten = promise
         }
-        connection.handler.write(.head(request.upstreamHead), promise: headWritten)
+        connection.handler.write(request.upstreamHead, promise: headWritten)
         for part in request.pendingBody {
-            connection.handler.write(.body(.byteBuffer(part)))
+            connection.handler.write(part)
             if part.readableBytes > 0 { request.retry.requestBodyWasSent() }
         }
         if !request.firstWriteConfirmed { request.unconfirmedBody = request.pendingBody }
         request.pendingBody.removeAll()
         if request.requestEnded {
-            connection.handler.write(.end(request.trailers))
             responseDeadline?.set(after: TimeAmount(services.settings.responseHeaderTimeout))
         }
         connection.handler.flush()
@@ -411,7 +401,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             if head.status == 100 { request.continueRelayed = true }
             var out = context.channel.allocator.buffer(capacity: head.length + 64)
             ClientResponseHead.write(
-                head, clientVersion: request.downstreamHead.version.http1, requestMethod: request.downstreamHead.method.http1,
+                head, clientVersion: request.downstreamHead.version, requestMethod: request.downstreamHead.method,
                 framing: .none, encoding: .asIs, shard: request.target.shard, close: false, into: &out
             )
             responseWriter.write(out)
@@ -427,7 +417,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             return
         }
         request.retry.responseWasStarted()
-        let clientIsHTTP10 = request.downstreamHead.version.http1 == .http1_0
+        let clientIsHTTP10 = request.downstreamHead.version == .http1_0
         request.responseFraming = framing
         request.clientBodyEncoding = ClientBodyEncoding.decide(framing: framing, clientIsHTTP10: clientIsHTTP10)
         connection.handler.payloadOnly = request.clientBodyEncoding == .dechunk
@@ -452,7 +442,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     private func writeResponseHead(_ request: ProxyRequest, close: Bool, flush: Bool, context: ChannelHandlerContext) {
         guard let head = request.responseHead else { return }
-        // The marker tells HTTPServerPipelineHandler a response started; it comes back marked
+        // The marker tells ClientRequestDecoder a response started; it comes back marked
         // when the connection is quiescing, and then this response is its last.
         context.write(wrapOutboundOut(.head(ClientResponseWriter.headMarker)), promise: nil)
         let close = close || responseWriter.closeRequested
@@ -467,11 +457,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                 headers.add(name: "transfer-encoding", value: "chunked")
             }
             ClientResponseHead.write(
-                version: request.downstreamHead.version.http1, status: head.status, reason: head.string(head.reason), headers: headers, into: &out
+                version: request.downstreamHead.version, status: head.status, reason: head.string(head.reason), headers: headers, into: &out
             )
         } else {
             ClientResponseHead.write(
-                head, clientVersion: request.downstreamHead.version.http1, requestMethod: request.downstreamHead.method.http1,
+                head, clientVersion: request.downstreamHead.version, requestMethod: request.downstreamHead.method,
                 framing: request.responseFraming, encoding: request.clientBodyEncoding, shard: request.target.shard, close: close, into: &out
             )
         }
@@ -659,7 +649,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         pools?.follow(snapshot)
         let disposition = RequestDisposition(
             head: request.downstreamHead, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
-            clientAddress: clientAddress, maxHeaderBytes: services.settings.maxHeaderBytes
+            clientAddress: clientAddress, allocator: context.channel.allocator
         )
         guard case .forward(let plan) = disposition else {
             // The new config refuses the request outright (its service is gone, say): its answer.
@@ -732,7 +722,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             headers.replaceOrAdd(name: "content-length", value: String(json.utf8.count))
             var out = context.channel.allocator.buffer(capacity: head.length + json.utf8.count + 128)
             ClientResponseHead.write(
-                version: request.downstreamHead.version.http1, status: head.status, reason: head.string(head.reason), headers: headers, into: &out
+                version: request.downstreamHead.version, status: head.status, reason: head.string(head.reason), headers: headers, into: &out
             )
             out.writeString(json)
             responseWriter.write(out)
@@ -762,21 +752,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             try client.addHandler(clientEnd)
             try shard.addHandler(shardEnd)
 
-            if let validator = try? client.handler(type: NIOHTTPResponseHeadersValidator.self) {
-                client.removeHandler(validator, promise: nil)
-            }
-            client.removeHandler(try client.handler(type: HTTPServerPipelineHandler.self), promise: nil)
-            client.removeHandler(try client.handler(type: ClientReadAhead.self), promise: nil)
             client.removeHandler(context: context, promise: nil)
-
-            shard.removeHandler(try shard.handler(type: HTTPRequestEncoder.self), promise: nil)
             client.removeHandler(responseWriter, promise: nil)
             client.removeHandler(headWatcher, promise: nil)
 
             // The shard's response parser goes before the client's request decoder, which hands
             // the tunnel the bytes the client sent right behind its upgrade request.
             shard.removeHandler(connection.handler, promise: nil)
-            client.removeHandler(try client.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+            client.removeHandler(try client.handler(type: ClientRequestDecoder.self), promise: nil)
             if let shardBytes { clientEnd.send(shardBytes) }
         } catch {
             services.logger.warning("could not switch a connection to a tunnel", metadata: ["error": "\(error)"])
@@ -835,20 +818,20 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     /// A local answer to a request that was never routed (`head` is nil when there is no request
     /// to speak of: the bytes were not HTTP).
-    private func respond(_ response: LocalResponse, to head: HTTPRequestHead?, close: Bool, requestEnded: Bool, context: ChannelHandlerContext) {
+    private func respond(_ response: LocalResponse, to head: HTTP1RequestHead?, close: Bool, requestEnded: Bool, context: ChannelHandlerContext) {
         if let head { recordUnrouted(head, status: Int(response.status.code)) }
         writeLocal(response, version: head?.version ?? .http1_1, shard: nil, close: close, requestEnded: requestEnded, context: context)
     }
 
     private func writeLocal(
-        _ response: LocalResponse, version: HTTPVersion, shard: Int?, close: Bool, requestEnded: Bool,
+        _ response: LocalResponse, version: HTTP1Version, shard: Int?, close: Bool, requestEnded: Bool,
         discardAllowance: Int = DownstreamHandler.discardAllowance, context: ChannelHandlerContext
     ) {
         let close = close || inputClosed
         state = close ? .done : (requestEnded ? .idle : .discarding(allowance: discardAllowance))
         context.write(wrapOutboundOut(.head(ClientResponseWriter.headMarker)), promise: nil)
         responseWriter.write(response.wireBytes(
-            version: version.http1, close: close || responseWriter.closeRequested, shard: shard, allocator: context.channel.allocator
+            version: version, close: close || responseWriter.closeRequested, shard: shard, allocator: context.channel.allocator
         ))
         // An error that ends the connection (400, 413, 414, 431) may leave request bytes coming.
         finishResponse(close: close, linger: !requestEnded || response.status.code >= 400, context: context)
@@ -929,34 +912,34 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         request.completed = true
         let duration = ContinuousClock.now - request.startedAt
         services.metrics.requestCompleted(service: request.target.service, shard: request.target.shard, status: status, duration: duration)
-        logAccess(
-            method: request.downstreamHead.method, path: request.upstreamHead.uri,
-            host: request.upstreamHead.headers.first(name: "host"), status: status, duration: duration,
-            target: request.target, aborted: aborted
+        guard services.accessLog.isEnabled else { return }
+        let head = request.downstreamHead
+        services.accessLog.record(
+            method: head.string(head.methodRange), path: request.path, host: request.authority ?? head.host.map { head.string($0.value) },
+            status: status, duration: duration, target: request.target, aborted: aborted
         )
     }
 
     /// Metrics and the access-log line for a request answered before it was routed.
-    private func recordUnrouted(_ head: HTTPRequestHead, status: Int) {
+    private func recordUnrouted(_ head: HTTP1RequestHead, status: Int) {
         let duration = ContinuousClock.now - headReceivedAt
         services.metrics.requestCompleted(service: nil, shard: nil, status: status, duration: duration)
-        logAccess(method: head.method, path: head.uri, host: head.headers.first(name: "host"), status: status, duration: duration, target: nil, aborted: false)
-    }
-
-    private func logAccess(
-        method: HTTPMethod, path: String, host: String?, status: Int, duration: Duration, target: ShardTarget?, aborted: Bool
-    ) {
+        guard services.accessLog.isEnabled else { return }
         services.accessLog.record(
-            method: method.rawValue, path: path, host: host, status: status, duration: duration, target: target, aborted: aborted
+            method: head.string(head.methodRange), path: head.string(head.target), host: head.host.map { head.string($0.value) },
+            status: status, duration: duration, target: nil, aborted: false
         )
     }
 }
 
 /// One request on its way through the proxy: what was asked, where it goes, and how far it got.
 final class ProxyRequest {
-    let downstreamHead: HTTPRequestHead
-    /// The head and shard of the current attempt: a 421 followed to a new owner changes them.
-    private(set) var upstreamHead: HTTPRequestHead
+    let downstreamHead: HTTP1RequestHead
+    /// The head (as bytes) and shard of the current attempt: a 421 followed to a new owner changes them.
+    private(set) var upstreamHead: ByteBuffer
+    /// The origin-form target and the absolute-form authority of the current attempt, for the access log.
+    private(set) var path: String
+    private(set) var authority: String?
     private(set) var target: ShardTarget
     /// The placement fingerprint the current attempt was routed with.
     private(set) var fingerprint: TopologyFingerprint
@@ -968,7 +951,6 @@ final class ProxyRequest {
     /// Body parts read before a connection was leased; sent on attach.
     var pendingBody: [ByteBuffer] = []
     var requestEnded = false
-    var trailers: HTTPHeaders?
     var pendingLease: (pool: UpstreamPool, id: UpstreamPool.LeaseID)?
     /// The final response head (not a 1xx other than 101).
     var responseHead: HTTP1ResponseHead?
@@ -1004,9 +986,11 @@ final class ProxyRequest {
     /// A 421 went to the client, for this reason.
     var misdirectedSurfaced: MisdirectedState.SurfaceReason?
 
-    init(downstreamHead: HTTPRequestHead, plan: RequestDisposition.ForwardPlan, retry: RetryState) {
+    init(downstreamHead: HTTP1RequestHead, plan: RequestDisposition.ForwardPlan, retry: RetryState) {
         self.downstreamHead = downstreamHead
         self.upstreamHead = plan.upstreamHead
+        self.path = plan.path
+        self.authority = plan.authority
         self.target = plan.target
         self.fingerprint = plan.fingerprint
         self.isUpgrade = plan.isUpgrade
@@ -1026,6 +1010,8 @@ final class ProxyRequest {
     /// The next attempt goes to `plan`'s shard, with the kept body, as a fresh exchange.
     func retarget(_ plan: RequestDisposition.ForwardPlan) {
         upstreamHead = plan.upstreamHead
+        path = plan.path
+        authority = plan.authority
         target = plan.target
         fingerprint = plan.fingerprint
         pendingBody = replayBody ?? []
@@ -1044,12 +1030,12 @@ final class ProxyRequest {
     /// What to do with the rest of the request body when the answer is complete before it:
     /// see `UnreadRequestBody`.
     func unreadBodyDisposal(allowance: Int) -> UnreadRequestBody {
-        let headers = downstreamHead.headers
+        let head = downstreamHead
         return UnreadRequestBody.decide(
             // Neither chunked nor a length: no body (RFC 9112 6.3).
-            contentLength: ForwardingHeaders.isChunked(headers) ? nil : headers.first(name: "content-length").flatMap { Int($0) } ?? 0,
+            contentLength: head.isChunked ? nil : head.contentLength ?? 0,
             received: bodyBytesReceived,
-            awaitingContinue: ForwardingHeaders.expectsContinue(headers) && !continueRelayed,
+            awaitingContinue: head.expectsContinue && !continueRelayed,
             allowance: allowance
         )
     }

@@ -1,5 +1,7 @@
+import NIOCore
 import NIOHTTP1
 import ShardlineCore
+import ShardlineHTTP1
 
 /// The header rewrite a forwarding proxy owes both sides (RFC 9110 7.6): hop-by-hop headers
 /// describe one connection and end here; the request's `X-Forwarded-For`, `X-Forwarded-Proto`
@@ -20,14 +22,6 @@ enum ForwardingHeaders {
 
     static let shardHeader = ShardlineHeaders.shard
 
-    /// The resharding protocol's request headers (SPEC.md 11.1). Only this proxy may set them: a
-    /// client's `x-shardline-handoff` would skip the shard's ownership check and take a key's value
-    /// away from it, and a client's `x-shardline-previous-*` would make the shard read through from
-    /// an address of the client's choosing. So whatever the client sent is removed first.
-    static let protocolRequestHeaders: [String] = [
-        ShardlineHeaders.topology, ShardlineHeaders.previousShard, ShardlineHeaders.previousAddress,
-        ShardlineHeaders.handoff, ShardlineHeaders.owner,
-    ]
     static let via = "1.1 shardline"
 
     /// The lowercased tokens of every `Connection` header (`Connection: close, Upgrade` -> `[close, upgrade]`).
@@ -40,52 +34,44 @@ enum ForwardingHeaders {
         return tokens
     }
 
-    /// A protocol upgrade (RFC 9110 7.8) needs both an `Upgrade` header and `upgrade` among the
-    /// `Connection` tokens; either alone is not one.
-    static func isUpgrade(_ headers: HTTPHeaders) -> Bool {
-        headers.contains(name: "upgrade") && connectionTokens(headers).contains("upgrade")
-    }
-
-    /// Whether the message body is chunked on the wire, which the codec must recreate on the
-    /// other side because `Transfer-Encoding` itself is hop-by-hop.
-    static func isChunked(_ headers: HTTPHeaders) -> Bool {
-        headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
-    }
-
-    /// The request asks for `100 Continue` before it sends its body (RFC 9110 10.1.1).
-    static func expectsContinue(_ headers: HTTPHeaders) -> Bool {
-        headers[canonicalForm: "expect"].contains { equalsIgnoringCase(String(trimmed($0)), "100-continue") }
-    }
-
-    /// The headers sent to the shard.
+    /// The head sent to the shard, as bytes: the client's request line (origin-form, HTTP/1.1)
+    /// and its fields as runs of the original bytes, without the hop-by-hop ones (what
+    /// `Connection` names included; `Transfer-Encoding` stays, the chunk framing travels with
+    /// the body's bytes) and without any client-sent `x-shardline-*`, then this hop's fields.
+    /// Only this proxy may set those: a client's `x-shardline-handoff` would skip the shard's
+    /// ownership check (SPEC.md 11.1), a client's `x-shardline-previous-*` would make the shard
+    /// read through from an address of the client's choosing.
     /// - Parameters:
+    ///   - originTarget: the origin-form target of an absolute-form request; nil keeps the target.
     ///   - authority: the authority of an absolute-form target; it replaces `Host` (RFC 9112 3.2.2).
     ///   - clientAddress: the downstream peer's IP, appended to `X-Forwarded-For`.
     ///   - upgrade: keep `Upgrade` and send `Connection: upgrade` (the request asks for an upgrade).
     ///   - ownership: the resharding headers of the routing decision (`OwnershipDecision.requestHeaders`).
-    static func upstreamRequest(
-        _ headers: HTTPHeaders, authority: String?, clientAddress: String?, shard: Int, upgrade: Bool,
-        ownership: [(name: String, value: String)] = []
-    ) -> HTTPHeaders {
-        let chunked = isChunked(headers)
-        var out = removingHopByHop(headers, keepUpgrade: upgrade)
-        if let authority {
-            out.replaceOrAdd(name: "host", value: authority)
-        }
-        if let clientAddress {
-            appendHop(Substring(clientAddress), to: "x-forwarded-for", in: &out)
-        }
+    static func writeUpstreamRequest(
+        _ head: HTTP1RequestHead, originTarget: String?, authority: String?, clientAddress: String?, shard: Int, upgrade: Bool,
+        ownership: [(name: String, value: String)] = [], into out: inout ByteBuffer
+    ) {
+        HTTP1HeadWriter.writeRequestLine(
+            of: head, target: originTarget.map { .replaced($0) } ?? .unchanged, version: .http1_1, into: &out
+        )
+        var filter = HTTP1FieldFilter.forwardedRequest(upgrade: upgrade)
+        if authority != nil { filter.kinds.insert(.host) }
+        HTTP1HeadWriter.writeFields(of: head, dropping: filter, into: &out)
+        if let authority { HTTP1HeadWriter.writeField("host", value: authority, into: &out) }
+        if upgrade { HTTP1HeadWriter.writeField("connection", value: "upgrade", into: &out) }
+        HTTP1HeadWriter.writeMergedField("x-forwarded-for", kind: .xForwardedFor, of: head, appending: clientAddress, into: &out)
         // This listener speaks plain HTTP; a client that came through a TLS edge keeps its
         // `https` first in the list.
-        appendHop("http", to: "x-forwarded-proto", in: &out)
-        out.add(name: "via", value: via)
-        out.replaceOrAdd(name: shardHeader, value: String(shard))
-        for name in protocolRequestHeaders { out.remove(name: name) }
-        for header in ownership { out.add(name: header.name, value: header.value) }
-        if chunked && !out.contains(name: "content-length") {
-            out.add(name: "transfer-encoding", value: "chunked")
+        HTTP1HeadWriter.writeMergedField("x-forwarded-proto", kind: .xForwardedProto, of: head, appending: "http", into: &out)
+        HTTP1HeadWriter.writeField("via", value: "1.1 shardline", into: &out)
+        HTTP1HeadWriter.writeField("x-shardline-shard", value: shard, into: &out)
+        for header in ownership {
+            out.writeString(header.name)
+            out.writeStaticString(": ")
+            out.writeString(header.value)
+            out.writeStaticString("\r\n")
         }
-        return out
+        HTTP1HeadWriter.writeHeadEnd(into: &out)
     }
 
     /// The headers sent back to the client, as values: the data path applies the same rules to
@@ -100,17 +86,6 @@ enum ForwardingHeaders {
             out.add(name: "connection", value: "close")
         }
         return out
-    }
-
-    /// One comma-separated header line with this hop last, whatever number of lines came in.
-    private static func appendHop(_ value: Substring, to name: String, in headers: inout HTTPHeaders) {
-        guard headers.contains(name: name) else {
-            headers.add(name: name, value: String(value))
-            return
-        }
-        let prior = headers[canonicalForm: name]
-        headers.remove(name: name)
-        headers.add(name: name, value: (prior + [value]).joined(separator: ", "))
     }
 
     static func trimmed(_ value: Substring) -> Substring {

@@ -19,6 +19,30 @@ struct LocalResponse: Sendable {
         self.body = routeError.json
     }
 
+    /// The answer to bytes the request parser refused: the status the rule broken calls for
+    /// (`HTTP1Error.status`), with the error codes the proxy used before it parsed requests
+    /// itself; `maxHeaderBytes` is `sidecar.maxHeaderBytes`, named in the size errors.
+    init(refusing error: HTTP1Error, maxHeaderBytes limit: Int) {
+        switch error.code {
+        case .requestLineTooLong:
+            self = .uriTooLong(limit: limit)
+        case .headTooLarge:
+            self = .headersTooLarge(limit: limit)
+        case .tooManyFields, .trailersTooLarge:
+            self = LocalResponse(status: .requestHeaderFieldsTooLarge, error: "headers_too_large", message: error.message)
+        case .unsupportedTransferCoding:
+            self = .unsupportedTransferCoding
+        case .unknownMethod:
+            self = LocalResponse(status: .notImplemented, error: "method_not_implemented", message: error.message)
+        case .unsupportedVersion:
+            self = LocalResponse(status: .httpVersionNotSupported, error: "http_version_not_supported", message: error.message)
+        case .chunkLineTooLong:
+            self = LocalResponse(status: .payloadTooLarge, error: "chunk_line_too_long", message: error.message)
+        default:
+            self = .badRequest("the request is not valid HTTP/1.1: \(error.message)")
+        }
+    }
+
     static func badRequest(_ message: String) -> LocalResponse {
         LocalResponse(status: .badRequest, error: "bad_request", message: message)
     }
@@ -44,12 +68,10 @@ struct LocalResponse: Sendable {
         )
     }
 
-    static func unsupportedTransferCoding(_ codings: String) -> LocalResponse {
-        LocalResponse(
-            status: .notImplemented, error: "unsupported_transfer_coding",
-            message: "Transfer-Encoding '\(codings)' is not supported; send the body with Content-Length or 'chunked' alone"
-        )
-    }
+    static let unsupportedTransferCoding = LocalResponse(
+        status: .notImplemented, error: "unsupported_transfer_coding",
+        message: "Transfer-Encoding has a coding other than chunked, which is not supported; send the body with Content-Length or 'chunked' alone"
+    )
 
     static let connectNotAllowed = LocalResponse(
         status: .methodNotAllowed, error: "method_not_allowed",

@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 import ShardlineCore
@@ -178,10 +177,10 @@ public final class ProxyServer: Service, Sendable {
             .get()
     }
 
-    /// The client-side pipeline: head watcher (raw bytes), NIO's HTTP/1.1 request decoder with
-    /// pipelining assistance and the configured head limit (the read-ahead between its decoder and
-    /// its pipeline handler), then the proxy handler. Responses do not pass NIO's encoder: the
-    /// proxy writes them as bytes through `ClientResponseWriter`, which takes the encoder's place.
+    /// The client-side pipeline, all on raw bytes: the head watcher (timeouts, lingering close),
+    /// the response writer (responses leave as bytes the proxy composed), the request decoder
+    /// (the lean parser, one exchange at a time, with the configured head limit), then the proxy
+    /// handler. No NIOHTTP1 codec: nothing is decoded into values or encoded from them.
     private static func configureDownstream(
         _ channel: any Channel, services: ProxyServices, settings: SidecarSettings, servicePort: Int?
     ) throws {
@@ -190,31 +189,10 @@ public final class ProxyServer: Service, Sendable {
             requestHeaderTimeout: settings.requestHeaderTimeout, idleTimeout: settings.idleTimeout,
             metrics: services.metrics, accessLog: services.accessLog
         )
-        try sync.addHandler(watcher)
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderFieldSize = settings.maxHeaderBytes
-        limits.maxHeaderListSize = settings.maxHeaderBytes
-        // The upgrade configuration is only there to make the request decoder hand over the
-        // bytes that follow an upgrade request instead of dropping them; the upgrade itself is the
-        // shard's to accept, so NIO's upgrade handler (which would answer locally) comes straight out.
-        try sync.configureHTTPServerPipeline(
-            withPipeliningAssistance: true,
-            withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
-            withErrorHandling: false,
-            // Off: every header the proxy writes is either its own constant or one the response
-            // decoder (llhttp, strict) already accepted from the shard, so the validator's scan of
-            // every response head found nothing it could reject, at the cost of one more handler.
-            withOutboundHeaderValidation: false,
-            withEncoderConfiguration: .init(),
-            withDecoderLimitConfiguration: limits
-        )
-        sync.removeHandler(try sync.handler(type: HTTPServerUpgradeHandler.self), promise: nil)
-        // Responses leave as bytes the proxy composed (ClientResponseWriter), not through NIO's encoder.
-        let encoder = try sync.handler(type: HTTPResponseEncoder.self)
         let writer = ClientResponseWriter()
-        try sync.addHandler(writer, position: .after(encoder))
-        sync.removeHandler(encoder, promise: nil)
-        try sync.addHandler(ClientReadAhead(headWatcher: watcher), position: .after(try sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
+        try sync.addHandler(watcher)
+        try sync.addHandler(writer)
+        try sync.addHandler(ClientRequestDecoder(maxHeadBytes: settings.maxHeaderBytes, headWatcher: watcher))
         try sync.addHandler(DownstreamHandler(services: services, servicePort: servicePort, headWatcher: watcher, responseWriter: writer))
     }
 

@@ -1,9 +1,11 @@
-import NIOHTTP1
+import NIOCore
 import ShardlineCore
+import ShardlineHTTP1
 
-/// What the proxy does with a request head: answer it itself, or forward it, and if so where and
-/// with which head. Pure (the router snapshot is passed in), so every refusal and every rewrite of
-/// the request line is unit-tested without sockets.
+/// What the proxy does with a parsed request head: answer it itself, or forward it, and if so
+/// where and with which head. Pure (the router snapshot is passed in), so every refusal and every
+/// rewrite of the request line is unit-tested without sockets. What the bytes alone decide
+/// (limits, duplicate `Host`, framing) was refused by the parser already.
 enum RequestDisposition {
     /// Answer locally; `close`: the connection cannot carry another request after this one.
     case refuse(LocalResponse, close: Bool)
@@ -11,8 +13,13 @@ enum RequestDisposition {
 
     struct ForwardPlan {
         let target: ShardTarget
-        /// Origin-form target, HTTP/1.1, headers rewritten for the shard.
-        let upstreamHead: HTTPRequestHead
+        /// The head for the shard, as bytes: origin-form target, HTTP/1.1, fields rewritten
+        /// (`ForwardingHeaders.writeUpstreamRequest`).
+        let upstreamHead: ByteBuffer
+        /// The origin-form target sent (for the access log).
+        let path: String
+        /// The authority of an absolute-form target, sent as `Host` (for the access log).
+        let authority: String?
         /// The request asks for a protocol upgrade (WebSocket and the like).
         let isUpgrade: Bool
         /// The fingerprint of the service's placement the decision was made with (sent as
@@ -23,18 +30,16 @@ enum RequestDisposition {
     /// - Parameters:
     ///   - servicePort: the service port of the listener the request came in on.
     ///   - clientAddress: the client's IP, for `X-Forwarded-For`.
-    ///   - maxHeaderBytes: `sidecar.maxHeaderBytes`.
     init(
-        head: HTTPRequestHead, router: ShardRouter, ownership: OwnershipResolver, servicePort: Int?,
-        clientAddress: String?, maxHeaderBytes: Int
+        head: HTTP1RequestHead, router: ShardRouter, ownership: OwnershipResolver, servicePort: Int?,
+        clientAddress: String?, allocator: ByteBufferAllocator
     ) {
-        if let refusal = Self.refusal(of: head, maxHeaderBytes: maxHeaderBytes) {
-            self = refusal
-            return
-        }
+        // The router matches on strings: the target and Host (small: usually no allocation).
+        let uri = head.string(head.target)
+        let host = head.host.map { head.string($0.value) }
         let routed = router.route(
-            host: head.headers.first(name: "host"), listenerPort: servicePort, target: head.uri,
-            header: { head.headers.first(name: $0) }
+            host: host, listenerPort: servicePort, target: uri,
+            header: { name in head.firstField(named: name).map { head.string($0.value) } }
         )
         let decision: RouteDecision
         switch routed {
@@ -44,45 +49,25 @@ enum RequestDisposition {
         case .success(let routed):
             decision = routed
         }
-        guard let origin = OriginForm(head.uri) else {
+        let origin: OriginForm
+        if uri.utf8.first == UInt8(ascii: "/") {
+            origin = OriginForm(authority: nil, target: uri)
+        } else if let absolute = OriginForm(uri) {
+            origin = absolute
+        } else {
             self = .refuse(.badRequest("the request target must be a path or an absolute http:// URL"), close: true)
             return
         }
-        let upgrade = ForwardingHeaders.isUpgrade(head.headers)
+        let upgrade = head.isUpgrade
         let owned = ownership.decide(decision)
-        let upstreamHead = HTTPRequestHead(
-            version: .http1_1, method: head.method, uri: origin.target,
-            headers: ForwardingHeaders.upstreamRequest(
-                head.headers, authority: origin.authority, clientAddress: clientAddress, shard: decision.shard, upgrade: upgrade,
-                ownership: owned.requestHeaders
-            )
+        var out = allocator.buffer(capacity: head.length + 160)
+        ForwardingHeaders.writeUpstreamRequest(
+            head, originTarget: origin.authority == nil ? nil : origin.target, authority: origin.authority,
+            clientAddress: clientAddress, shard: decision.shard, upgrade: upgrade, ownership: owned.requestHeaders, into: &out
         )
         self = .forward(ForwardPlan(
             target: ShardTarget(service: decision.service, shard: decision.shard, address: decision.address),
-            upstreamHead: upstreamHead, isUpgrade: upgrade, fingerprint: owned.fingerprint
+            upstreamHead: out, path: origin.target, authority: origin.authority, isUpgrade: upgrade, fingerprint: owned.fingerprint
         ))
-    }
-
-    /// What is refused before routing. These close the connection: the request's body, if any,
-    /// is of unknown size or was framed in a way the proxy will not read.
-    private static func refusal(of head: HTTPRequestHead, maxHeaderBytes limit: Int) -> RequestDisposition? {
-        if head.uri.utf8.count > limit {
-            return .refuse(.uriTooLong(limit: limit), close: true)
-        }
-        var headBytes = head.uri.utf8.count + head.method.rawValue.utf8.count + 12
-        for (name, value) in head.headers { headBytes += name.utf8.count + value.utf8.count + 4 }
-        if headBytes > limit {
-            return .refuse(.headersTooLarge(limit: limit), close: true)
-        }
-        if head.headers[canonicalForm: "host"].count > 1 {
-            return .refuse(.badRequest("the request has more than one Host header"), close: true)
-        }
-        // The codec can only re-frame chunked bodies; any other coding would reach the shard
-        // without the header that says how to read it.
-        let codings = head.headers[canonicalForm: "transfer-encoding"].map { ForwardingHeaders.trimmed($0).lowercased() }
-        if !codings.isEmpty && codings != ["chunked"] {
-            return .refuse(.unsupportedTransferCoding(codings.joined(separator: ", ")), close: true)
-        }
-        return nil
     }
 }

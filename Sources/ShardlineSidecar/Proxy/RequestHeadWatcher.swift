@@ -9,13 +9,11 @@ struct LingeringClose: Sendable {
     var total: Duration = .seconds(10)
 }
 
-/// Watches the raw bytes of each request head, below the HTTP decoder, for the two limits the
-/// decoder cannot enforce: a client must finish its head within `requestHeaderTimeout` of its
+/// Watches the raw bytes of each request head, below the request decoder, for the two limits
+/// the decoder cannot enforce: a client must finish its head within `requestHeaderTimeout` of its
 /// first byte (else `408` and close: a slow-loris client cannot hold a connection open), and a
 /// connection that sends nothing, before its first request or between requests, is closed after
 /// `idleTimeout` (no answer: nothing was asked).
-/// It also measures the request line, so an oversized head whose target is the problem can be
-/// answered `414 URI Too Long` rather than `431`.
 ///
 /// The 408 is written here, as bytes, because no request exists above the decoder to answer.
 ///
@@ -32,8 +30,7 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     private enum Phase {
         /// No byte of the next request yet.
         case waiting
-        /// `requestLine`: bytes of the request line seen so far; `lineEnded` once its LF arrived.
-        case readingHead(requestLine: Int, lineEnded: Bool)
+        case readingHead
         case inRequest
         /// Answered and half-closed; reading and dropping until the client closes or time is up.
         case lingering(until: NIODeadline)
@@ -44,12 +41,12 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     private let idleTimeout: TimeAmount
     private let headTimeoutSetting: Duration
     private var phase = Phase.waiting
-    /// Set by `ClientReadAhead` when it reads while a request waits for its answer: whatever
+    /// Set by `ClientRequestDecoder` when it reads while a request waits for its answer: whatever
     /// arrives then starts the next request.
     private var readingAhead = false
-    /// The next request's line as measured from bytes read ahead; its head's clock starts when the
-    /// current answer is complete (a 408 cannot go out in the middle of another response).
-    private var aheadLine: Phase?
+    /// Bytes of the next request were read ahead; its head's clock starts when the current
+    /// answer is complete (a 408 cannot go out in the middle of another response).
+    private var readAhead = false
     private var deadline: LazyDeadline?
     private var context: ChannelHandlerContext?
 
@@ -67,13 +64,6 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         self.headTimeoutSetting = requestHeaderTimeout
         self.headTimeout = TimeAmount(requestHeaderTimeout)
         self.idleTimeout = TimeAmount(idleTimeout)
-    }
-
-    /// The length of the current request's line (`METHOD target HTTP/1.1`) so far, while its head is
-    /// being read; 0 otherwise.
-    var requestLineBytes: Int {
-        if case .readingHead(let length, _) = phase { return length }
-        return 0
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -106,17 +96,11 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
             deadline?.set(after: min(TimeAmount(lingering.idle), max(until - .now(), .nanoseconds(0))))
             return
         case .waiting:
-            phase = Self.measuringLine(unwrapInboundIn(data), after: 0)
+            phase = .readingHead
             deadline?.set(after: headTimeout)
-        case .readingHead(let length, false):
-            phase = Self.measuringLine(unwrapInboundIn(data), after: length)
         case .inRequest where readingAhead:
-            switch aheadLine {
-            case nil: aheadLine = Self.measuringLine(unwrapInboundIn(data), after: 0)
-            case .readingHead(let length, false)?: aheadLine = Self.measuringLine(unwrapInboundIn(data), after: length)
-            default: break
-            }
-        case .readingHead(_, true), .inRequest, .finished:
+            readAhead = true
+        case .readingHead, .inRequest, .finished:
             break
         }
         context.fireChannelRead(data)
@@ -157,7 +141,7 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     /// events: an event would cross every handler between, boxed as `Any`, twice per request.)
     func requestHeadReceived() {
         readingAhead = false
-        aheadLine = nil
+        readAhead = false
         switch phase {
         case .finished, .lingering:
             break
@@ -169,17 +153,17 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The response to the current request is complete; the connection now waits for the next one.
     func responseCompleted() {
-        let ahead = aheadLine
+        let ahead = readAhead
         readingAhead = false
-        aheadLine = nil
+        readAhead = false
         switch phase {
         case .finished, .lingering:
             break
         case .waiting, .readingHead, .inRequest:
-            if let ahead {
+            if ahead {
                 // Part of the next request came while this one was answered: it is a head in
                 // progress, timed from now.
-                phase = ahead
+                phase = .readingHead
                 deadline?.set(after: headTimeout)
             } else {
                 phase = .waiting
@@ -188,17 +172,9 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// `ClientReadAhead` is about to read while the current request waits for its answer.
+    /// `ClientRequestDecoder` is about to read while the current request waits for its answer.
     func readingAheadOfResponse() {
         if case .inRequest = phase { readingAhead = true }
-    }
-
-    private static func measuringLine(_ bytes: ByteBuffer, after length: Int) -> Phase {
-        let view = bytes.readableBytesView
-        if let lineFeed = view.firstIndex(of: UInt8(ascii: "\n")) {
-            return .readingHead(requestLine: length + (lineFeed - view.startIndex), lineEnded: true)
-        }
-        return .readingHead(requestLine: length + view.count, lineEnded: false)
     }
 
     private func expired() {
@@ -221,9 +197,9 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Writes `response` as bytes, below the HTTP codec, and closes lingering: for answers the
-    /// codec cannot give (no request was decoded; or the request was a CONNECT, whose answers the
-    /// encoder strips of their body).
+    /// Writes `response` as bytes, below the request decoder, and closes lingering: for answers
+    /// to no request (none was decoded), and to a CONNECT (after which the decoder parses
+    /// nothing more).
     func respondAndClose(_ response: LocalResponse, context: ChannelHandlerContext) {
         deadline?.cancel()
         phase = .finished

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import ShardlineHTTP1
 
 /// A piece of a shard's response, as the lean parser found it: the head in place (its bytes and
@@ -27,15 +26,15 @@ protocol UpstreamDelegate: AnyObject {
 /// The last handler of a connection to a shard: parses response heads in place
 /// (`HTTP1ResponseParser`) and frames their bodies (`HTTP1BodyFramer`) from the raw bytes, hands
 /// both to the exchange that leased the connection without re-encoding anything, writes its
-/// request parts, and withholds reads while the client is not keeping up, which is what bounds
+/// request's bytes (no encoder: the head is composed as bytes, the body forwarded as framed), and withholds reads while the client is not keeping up, which is what bounds
 /// the proxy's memory for a large download.
 ///
 /// An idle connection (no delegate) is still read, so a shard closing it is noticed at once; any
 /// bytes arriving on it break HTTP/1.1 and close it. So does a response the parser refuses.
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// Where the response on the connection is.
     private enum Phase {
@@ -226,12 +225,13 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.read()
     }
 
-    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>? = nil) {
+    /// Request bytes as the proxy composed them (the head) or the client framed them (the body).
+    func write(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        context.write(wrapOutboundOut(part), promise: promise)
+        context.write(wrapOutboundOut(bytes), promise: promise)
     }
 
     func flush() {

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import ShardlineCore
 
@@ -250,8 +249,9 @@ struct UpstreamConnector: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
-                        // Responses are parsed by UpstreamHandler itself, from the raw bytes.
-                        try sync.addHandlers([HTTPRequestEncoder(), UpstreamHandler()])
+                        // Responses are parsed by UpstreamHandler itself, from the raw bytes,
+                        // and requests go out as the bytes the proxy composed.
+                        try sync.addHandler(UpstreamHandler())
                     }
                 }
                 .connect(to: socketAddress)

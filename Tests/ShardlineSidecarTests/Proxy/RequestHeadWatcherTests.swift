@@ -4,7 +4,7 @@ import NIOEmbedded
 import Testing
 @testable import ShardlineSidecar
 
-/// The head watcher with `ClientReadAhead` reading while a request is answered: bytes of the next
+/// The head watcher with `ClientRequestDecoder` reading while a request is answered: bytes of the next
 /// request read then must be timed as a head (`requestHeaderTimeout`, then 408), from the moment
 /// the current answer is complete, and never answered in the middle of that answer.
 @Suite("Request head watcher")
@@ -76,7 +76,7 @@ struct RequestHeadWatcherTests {
         fixture.watcher.readingAheadOfResponse()
         try fixture.receive("GET /next HTTP/1.1\r\nHost: users\r\n\r\n")
         fixture.watcher.responseCompleted()
-        // The pipelining handler delivers the buffered head as the answer's end goes out.
+        // The request decoder delivers the buffered head as the answer's end goes out.
         fixture.watcher.requestHeadReceived()
         fixture.channel.embeddedEventLoop.advanceTime(by: .seconds(5))
         #expect(try fixture.written().isEmpty)
