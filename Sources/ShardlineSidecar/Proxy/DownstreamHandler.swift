@@ -160,6 +160,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         let response = LocalResponse(refusing: parseError, maxHeaderBytes: services.settings.maxHeaderBytes)
         switch state {
         case .idle:
+            recordRefusedHead(status: Int(response.status.code))
             respond(response, to: nil, close: true, requestEnded: true, context: context)
         case .discarding:
             // The request was answered already; the rest of its body is broken: that ends the
@@ -921,6 +922,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     /// Metrics and the access-log line for a request answered before it was routed.
+    /// Metrics and the access-log line for a head the parser refused (no method or path to
+    /// name): counted like any other answer, so a client sending broken requests shows up.
+    private func recordRefusedHead(status: Int) {
+        let duration = ContinuousClock.now - headWatcher.headStartedAt
+        services.metrics.requestCompleted(service: nil, shard: nil, status: status, duration: duration)
+        services.accessLog.record(method: nil, path: nil, host: nil, status: status, duration: duration, target: nil, aborted: false)
+    }
+
     private func recordUnrouted(_ head: HTTP1RequestHead, status: Int) {
         let duration = ContinuousClock.now - headReceivedAt
         services.metrics.requestCompleted(service: nil, shard: nil, status: status, duration: duration)

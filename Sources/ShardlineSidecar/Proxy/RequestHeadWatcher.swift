@@ -49,6 +49,8 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     private var readAhead = false
     private var deadline: LazyDeadline?
     private var context: ChannelHandlerContext?
+    /// When the first byte of the head being read now arrived: how long a refused head took.
+    private(set) var headStartedAt = ContinuousClock.now
 
     private let metrics: SidecarMetrics
     private let accessLog: AccessLog
@@ -97,6 +99,7 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
             return
         case .waiting:
             phase = .readingHead
+            headStartedAt = .now
             deadline?.set(after: headTimeout)
         case .inRequest where readingAhead:
             readAhead = true
@@ -164,6 +167,7 @@ final class RequestHeadWatcher: ChannelDuplexHandler, RemovableChannelHandler {
                 // Part of the next request came while this one was answered: it is a head in
                 // progress, timed from now.
                 phase = .readingHead
+                headStartedAt = .now
                 deadline?.set(after: headTimeout)
             } else {
                 phase = .waiting

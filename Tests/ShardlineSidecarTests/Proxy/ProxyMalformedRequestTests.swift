@@ -142,4 +142,42 @@ struct ProxyMalformedRequestTests {
         await raw.close()
         try await harness.stop()
     }
+
+    @Test("a head the parser refuses has its access-log line and its count in the metrics")
+    func refusedHeadLoggedAndCounted() async throws {
+        let registry = MetricsBootstrap.processRegistry()
+        /// `shardline_requests_total` of unrouted answers with `status`, from the process's registry
+        /// (other tests count there too, at the same time: the test looks for an increase).
+        func unroutedCount(_ status: Int) -> Double {
+            var buffer = [UInt8]()
+            registry.emit(into: &buffer)
+            let labels = [#"service="none""#, #"shard="none""#, #"status="\#(status)""#]
+            return String(decoding: buffer, as: UTF8.self).split(separator: "\n")
+                .first { $0.hasPrefix("shardline_requests_total{") && labels.allSatisfy($0.contains) }
+                .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0
+        }
+        let records = LogRecords()
+        let logger = Logger(label: "access", factory: { _ in CapturingLogHandler(records: records) })
+        let harness = try await ProxyHarness.start(
+            yaml: ProxyHarness.usersYAML(endpoints: ["127.0.0.1:1"]),
+            adjust: { $0.maxHeaderBytes = 4096; $0.accessLog = true }, logger: logger
+        )
+        let refusals: [(request: String, status: Int)] = [
+            ("GET /users/a/x HTTP/1.1\r\nHost: users\r\nHost: orders\r\n\r\n", 400),
+            ("GET /users/a/x HTTP/1.1\r\nHost: users\r\nX-Big: \(String(repeating: "v", count: 5000))\r\n\r\n", 431),
+            ("BREW /users/a/x HTTP/1.1\r\nHost: users\r\n\r\n", 501),
+        ]
+        let before = refusals.map { unroutedCount($0.status) }
+        for refusal in refusals {
+            let text = try await exchange(refusal.request, port: harness.port)
+            #expect(text.statusCode == refusal.status, "\(text.prefix(120))")
+        }
+        let lines = records.all.filter { $0.message == "request" }
+        #expect(lines.map { $0.metadata["status"] } == refusals.map { "\($0.status)" })
+        #expect(lines.allSatisfy { $0.metadata["method"] == "-" && $0.metadata["service"] == nil })
+        for (refusal, count) in zip(refusals, before) {
+            #expect(unroutedCount(refusal.status) > count, "status \(refusal.status) not counted")
+        }
+        try await harness.stop()
+    }
 }

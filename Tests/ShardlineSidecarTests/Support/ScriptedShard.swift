@@ -82,7 +82,7 @@ final class ScriptedShard: Sendable {
                 }
                 let written = context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: script.response)))
                 if script.close {
-                    written.whenComplete { _ in context.close(promise: nil) }
+                    written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
                     return
                 }
             }
