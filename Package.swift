@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependency direction: `shardline` (CLI) -> ShardlineSidecar -> ShardlineConfigFile -> ShardlineCore,
-// and the SDK `Shardline` -> ShardlineConfigFile -> ShardlineCore. The core is pure (no NIO, no
+// Dependency direction: `shardline` (CLI) and `shardline-sidecar` -> ShardlineSidecarCommand ->
+// ShardlineSidecar -> ShardlineConfigFile -> ShardlineCore (the sidecar's data path also on
+// ShardlineHTTP1), and the SDK `Shardline` -> ShardlineConfigFile -> ShardlineCore. The core is pure (no NIO, no
 // I/O); the sidecar and the SDK build on it and never on each other, so the routing decision and
 // the failure policy have exactly one implementation.
 let package = Package(
