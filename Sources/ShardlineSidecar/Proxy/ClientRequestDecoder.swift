@@ -248,7 +248,13 @@ final class ClientRequestDecoder: ChannelDuplexHandler, RemovableChannelHandler 
                     pending = buffer
                     context.fireChannelRead(wrapInboundOut(.body(part)))
                 }
-                if framer.isComplete && phase == .body { requestEnd(stopsAfterRequest, context: context) }
+                if framer.isComplete && phase == .body {
+                    requestEnd(stopsAfterRequest, context: context)
+                } else if taken == 0 {
+                    // The framer wants more bytes before it can take any (it never does today:
+                    // the chunked scanner goes byte by byte); wait for them rather than spin.
+                    return
+                }
             }
         }
     }
