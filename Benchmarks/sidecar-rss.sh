@@ -22,16 +22,10 @@ threads="${THREADS:-1}"
 base="${BASE_PORT:-24100}"
 proxy_port=$base admin_port=$((base + 1)) b0=$((base + 2)) b1=$((base + 3)) b2=$((base + 4))
 
-work="$(mktemp -d /tmp/shardline-rss.XXXXXX)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. Benchmarks/lib/workspace.sh
+bench_workspace shardline-rss
 
-python3 - "$b0" "$b1" "$b2" > "$work/backends.log" 2>&1 <<'PY' &
+python3 - "$b0" "$b1" "$b2" > "$run/backends.log" 2>&1 <<'PY' &
 import sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Handler(BaseHTTPRequestHandler):
@@ -52,14 +46,14 @@ PY
 pids+=($!)
 
 sed -e "s/@PORT@/$proxy_port/; s/@ADMIN@/$admin_port/; s/@B0@/$b0/; s/@B1@/$b1/; s/@B2@/$b2/" \
-  Benchmarks/proxy/sidecar.yaml > "$work/sidecar.yaml"
-"$binary" "${subcommand[@]}" --config "$work/sidecar.yaml" --threads "$threads" > "$work/sidecar.log" 2>&1 &
+  Benchmarks/proxy/sidecar.yaml > "$run/sidecar.yaml"
+"$binary" "${subcommand[@]}" --config "$run/sidecar.yaml" --threads "$threads" > "$run/sidecar.log" 2>&1 &
 sidecar_pid=$!
 pids+=("$sidecar_pid")
 
 deadline=$(( $(date +%s) + 20 ))
 until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$admin_port/readyz")" = "200" ]; do
-  kill -0 "$sidecar_pid" 2>/dev/null || { cat "$work/sidecar.log" >&2; echo "sidecar-rss: the sidecar exited" >&2; exit 1; }
+  kill -0 "$sidecar_pid" 2>/dev/null || { cat "$run/sidecar.log" >&2; echo "sidecar-rss: the sidecar exited" >&2; exit 1; }
   [ "$(date +%s)" -lt "$deadline" ] || { echo "sidecar-rss: not ready within 20 s" >&2; exit 1; }
   sleep 0.05
 done
@@ -98,7 +92,7 @@ sleep 2   # let start-up's transient work (config load, first metrics) finish be
 echo "sidecar-rss: $binary ${subcommand[*]} ($(( $(stat -c %s "$binary") / 1024 / 1024 )) MiB), $threads event loop thread(s)"
 report "idle"
 
-python3 - "$proxy_port" "$connections" "$work/held" > "$work/client.log" 2>&1 <<'PY' &
+python3 - "$proxy_port" "$connections" "$run/held" > "$run/client.log" 2>&1 <<'PY' &
 import socket, sys, time
 port, count, marker = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 held = []
@@ -120,11 +114,11 @@ PY
 client_pid=$!
 pids+=("$client_pid")
 deadline=$(( $(date +%s) + 60 ))
-until [ -s "$work/held" ]; do
-  kill -0 "$client_pid" 2>/dev/null || { cat "$work/client.log" >&2; echo "sidecar-rss: the client failed" >&2; exit 1; }
+until [ -s "$run/held" ]; do
+  kill -0 "$client_pid" 2>/dev/null || { cat "$run/client.log" >&2; echo "sidecar-rss: the client failed" >&2; exit 1; }
   [ "$(date +%s)" -lt "$deadline" ] || { echo "sidecar-rss: $connections connections not open within 60 s" >&2; exit 1; }
   sleep 0.05
 done
 sleep 1
-report "$(cat "$work/held") open connections"
+report "$(cat "$run/held") open connections"
 awk '/^VmHWM/ { printf "peak (VmHWM): %.1f MiB\n", $2 / 1024 }' "/proc/$sidecar_pid/status"
