@@ -73,7 +73,7 @@ enum ClientResponseHead {
         }
         HTTP1HeadWriter.writeStatusLine(of: head, version: clientVersion, into: &out)
         HTTP1HeadWriter.writeFields(of: head, dropping: filter, into: &out)
-        HTTP1HeadWriter.writeField("via", value: "1.1 shardline", into: &out)
+        HTTP1HeadWriter.writeField("via", value: ForwardingHeaders.via, into: &out)
         HTTP1HeadWriter.writeField("x-shardline-shard", value: shard, into: &out)
         if encoding == .chunkEncode { HTTP1HeadWriter.writeField("transfer-encoding", value: "chunked", into: &out) }
         if upgrade {

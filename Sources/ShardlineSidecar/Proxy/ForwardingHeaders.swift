@@ -22,7 +22,8 @@ enum ForwardingHeaders {
 
     static let shardHeader = ShardlineHeaders.shard
 
-    static let via = "1.1 shardline"
+    /// This hop in `Via` (RFC 9110 7.6.3), on requests and responses alike.
+    static let via: StaticString = "1.1 shardline"
 
     /// The lowercased tokens of every `Connection` header (`Connection: close, Upgrade` -> `[close, upgrade]`).
     static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
@@ -63,7 +64,7 @@ enum ForwardingHeaders {
         // This listener speaks plain HTTP; a client that came through a TLS edge keeps its
         // `https` first in the list.
         HTTP1HeadWriter.writeMergedField("x-forwarded-proto", kind: .xForwardedProto, of: head, appending: "http", into: &out)
-        HTTP1HeadWriter.writeField("via", value: "1.1 shardline", into: &out)
+        HTTP1HeadWriter.writeField("via", value: via, into: &out)
         HTTP1HeadWriter.writeField("x-shardline-shard", value: shard, into: &out)
         for header in ownership {
             out.writeString(header.name)
@@ -80,7 +81,7 @@ enum ForwardingHeaders {
     /// to open a new connection for its next request.
     static func downstreamResponse(_ headers: HTTPHeaders, shard: Int, upgrade: Bool, close: Bool) -> HTTPHeaders {
         var out = removingHopByHop(headers, keepUpgrade: upgrade)
-        out.add(name: "via", value: via)
+        out.add(name: "via", value: via.description)
         out.replaceOrAdd(name: shardHeader, value: String(shard))
         if close && !upgrade {
             out.add(name: "connection", value: "close")
