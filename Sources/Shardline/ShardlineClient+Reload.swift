@@ -72,15 +72,14 @@ extension ShardlineClient: Service {
                 return reject(.invalidConfig(error), forced: force, watch: &current)
             }
             current.succeeded()
-            let generation: Int? = serving.withLock { serving in
-                guard serving.router.config != loaded else { return nil }
-                // The swap: requests already routed keep the router they read; new ones get this.
-                serving.router = ShardRouter(config: loaded)
-                serving.ownership = OwnershipResolver(config: loaded)
-                serving.generation += 1
-                return serving.generation
-            }
-            guard let generation else { return .unchanged }
+            // Reloads are serialised by `watch`'s lock, so the tables are built outside the
+            // serving lock that every request takes; the swap itself is one assignment.
+            let live = serving.withLock { $0 }
+            guard live.router.config != loaded else { return .unchanged }
+            let next = Serving(config: loaded, generation: live.generation + 1)
+            // Requests already routed keep the snapshot they read; new ones get this one.
+            serving.withLock { $0 = next }
+            let generation = next.generation
             let addresses = Set(loaded.services.flatMap(\.topology.addresses))
             health.forget(keeping: addresses)
             recheck.withLock { $0.forget(keeping: addresses) }

@@ -37,17 +37,20 @@ public final class ShardlineClient: Sendable {
         }
     }
 
-    /// The router serving now and its generation (1 at start, +1 per accepted reload).
-    struct Serving: Sendable {
-        var router: ShardRouter
-        var generation: Int
+    /// The router serving now, the ownership tables of the same config and its generation (1 at
+    /// start, +1 per accepted reload). Immutable and swapped whole by a reload, so a request reads
+    /// one consistent snapshot under one lock (a decision is never paired with another config's
+    /// ownership tables), and the read costs one retain rather than a copy of the router's tables.
+    final class Serving: Sendable {
+        let router: ShardRouter
+        let generation: Int
         /// Fingerprints and previous owners for `router`'s config (SPEC.md 11.3).
-        var ownership: OwnershipResolver
+        let ownership: OwnershipResolver
 
-        init(router: ShardRouter, generation: Int) {
-            self.router = router
+        init(config: ShardlineConfig, generation: Int) {
+            self.router = ShardRouter(config: config)
             self.generation = generation
-            self.ownership = OwnershipResolver(config: router.config)
+            self.ownership = OwnershipResolver(config: config)
         }
     }
 
@@ -89,7 +92,7 @@ public final class ShardlineClient: Sendable {
         self.logger = logger
         self.metrics = ClientMetrics(factory: options.metricsFactory)
         self.configPath = nil
-        self.serving = Mutex(Serving(router: ShardRouter(config: config), generation: 1))
+        self.serving = Mutex(Serving(config: config, generation: 1))
         self.watch = Mutex(nil)
         self.health = ShardHealth(settings: config.sidecar.outlier)
         self.recheck = Mutex(EjectionRecheck(interval: config.sidecar.dnsRefreshInterval))
@@ -122,7 +125,7 @@ public final class ShardlineClient: Sendable {
         self.logger = logger
         self.metrics = ClientMetrics(factory: options.metricsFactory)
         self.configPath = configPath
-        self.serving = Mutex(Serving(router: ShardRouter(config: config), generation: 1))
+        self.serving = Mutex(Serving(config: config, generation: 1))
         self.watch = Mutex(ConfigFileWatch(path: configPath, version: snapshot.version))
         // Transport settings are read once, as the sidecar reads them at start; a reload changes routing.
         self.health = ShardHealth(settings: config.sidecar.outlier)
@@ -142,8 +145,7 @@ public final class ShardlineClient: Sendable {
     /// pod address). The URL's host selects the service, as the Host header does for the sidecar.
     public func route(_ request: HTTPClientRequest) throws(ShardlineError) -> RouteDecision {
         guard let url = RequestURL(request.url) else { throw Self.invalidURL(request.url) }
-        let router = serving.withLock { $0.router }
-        return try Self.route(url, headers: request.headers, router: router)
+        return try Self.route(url, headers: request.headers, router: serving.withLock { $0 }.router)
     }
 
     static func route(_ url: RequestURL, headers: HTTPHeaders, router: ShardRouter) throws(ShardlineError) -> RouteDecision {
@@ -199,10 +201,10 @@ public final class ShardlineClient: Sendable {
         let logger = requestLogger ?? self.logger
         let start = ContinuousClock.now
         guard let url = RequestURL(request.url) else { throw Self.invalidURL(request.url) }
-        let router = serving.withLock { $0.router }
+        let snapshot = serving.withLock { $0 }
         let decision: RouteDecision
         do throws(ShardlineError) {
-            decision = try Self.route(url, headers: request.headers, router: router)
+            decision = try Self.route(url, headers: request.headers, router: snapshot.router)
         } catch where error.code == .unknownService && options.passThroughUnknownHosts {
             return try await httpClient.execute(request, deadline: deadline, logger: requestLogger)
         } catch {
@@ -213,7 +215,7 @@ public final class ShardlineClient: Sendable {
         inFlight.enter()
         defer { inFlight.leave() }
 
-        var owned = ownership(of: decision)
+        var owned = snapshot.ownership.decide(decision)
         var misdirected = misdirectedPolicy.start(
             fingerprint: owned.fingerprint, shard: decision.shard, bodyReplayable: ReplayableBody.canReplay(request.body)
         )
@@ -268,10 +270,12 @@ public final class ShardlineClient: Sendable {
         }
     }
 
-    /// The fingerprint and previous owner of a decision made with the serving router.
-    func ownership(of decision: RouteDecision) -> OwnershipDecision {
-        serving.withLock { $0.ownership }.decide(decision)
-    }
+    /// The protocol headers a caller's request must not carry to the shard: the SDK sets the
+    /// first three itself; the last two belong to shards (a read-through, a 421).
+    static let replacedHeaders = [
+        ShardlineHeaders.shard, ShardlineHeaders.topology, ShardlineHeaders.previousShard, ShardlineHeaders.previousAddress,
+        ShardlineHeaders.handoff, ShardlineHeaders.owner,
+    ]
 
     /// The request as it goes to the shard pod: its address in the URL, the service's `Host`, the
     /// decided shard and the resharding headers (SPEC.md 11.5), any the caller set replaced.
@@ -281,10 +285,12 @@ public final class ShardlineClient: Sendable {
         if !shardRequest.headers.contains(name: "host") {
             shardRequest.headers.add(name: "host", value: url.authority)
         }
-        shardRequest.headers.replaceOrAdd(name: ShardlineHeaders.shard, value: String(owned.shard))
-        for name in [ShardlineHeaders.topology, ShardlineHeaders.previousShard, ShardlineHeaders.previousAddress, ShardlineHeaders.handoff, ShardlineHeaders.owner] {
-            shardRequest.headers.remove(name: name)
+        // Callers rarely set a protocol header themselves: one scan finds out, and only then are
+        // the names removed one by one (each removal is a scan of its own).
+        if shardRequest.headers.contains(where: { ShardlineHeaders.isProtocolHeader($0.name) }) {
+            for name in Self.replacedHeaders { shardRequest.headers.remove(name: name) }
         }
+        shardRequest.headers.add(name: ShardlineHeaders.shard, value: String(owned.shard))
         for header in owned.requestHeaders { shardRequest.headers.add(name: header.name, value: header.value) }
         return shardRequest
     }

@@ -15,12 +15,16 @@ struct OriginFormTests {
         ("http://users?x=1", "users", "/?x=1"),
         ("http://users", "users", "/"),
         ("https://user:pw@users/a#frag", "users", "/a"),
+        ("HtTpS://users/a", "users", "/a"),
     ])
     func absoluteForm(uri: String, authority: String, target: String) {
         #expect(OriginForm(uri) == OriginForm(authority: authority, target: target))
     }
 
-    @Test("anything else is refused", arguments: ["*", "users:443", "ftp://users/a", "http:///a", ""])
+    @Test("anything else is refused", arguments: [
+        "*", "users:443", "ftp://users/a", "http:///a", "", "http:/users/a", "https:users/a", "httpss://users/a",
+        "http", "https:/", "htt://users/a", "http\u{1A}//users/a", "hTTP:\u{0F}/users/a",
+    ])
     func refused(uri: String) {
         #expect(OriginForm(uri) == nil)
     }

@@ -73,6 +73,10 @@ struct MisdirectedTests {
                 var request = HTTPClientRequest(url: "http://users\(path)")
                 request.headers.add(name: "x-shardline-handoff", value: "1")
                 request.headers.add(name: "x-shardline-topology", value: "ffffffffffffffff")
+                // Set by the caller in any case: replaced, never passed on or doubled.
+                request.headers.add(name: "X-Shardline-Shard", value: "99")
+                request.headers.add(name: "X-SHARDLINE-PREVIOUS-SHARD", value: "7")
+                request.headers.add(name: "x-shardline-Owner", value: "5")
                 let expected = ownership.decide(try router.route(host: "users", target: path).get())
                 let before = growing.shards[expected.shard].requests.count
                 let response = try await client.execute(request, timeout: .seconds(10))
@@ -80,6 +84,8 @@ struct MisdirectedTests {
                 let received = try #require(growing.shards[expected.shard].requests.dropFirst(before).first)
                 #expect(received.header("x-shardline-topology") == [try Self.fingerprint(config).headerValue])
                 #expect(received.header("x-shardline-handoff").isEmpty)
+                #expect(received.header("x-shardline-shard") == [String(expected.shard)])
+                #expect(received.header("x-shardline-owner").isEmpty)
                 if let previous = expected.previous {
                     moved += 1
                     #expect(received.header("x-shardline-previous-shard") == [String(previous.ordinal)])

@@ -21,4 +21,18 @@ public enum ShardlineHeaders {
     public static let misdirected = "x-shardline-misdirected"
     /// The ordinal a sidecar decided for a request (already sent by the sidecar to shards).
     public static let shard = "x-shardline-shard"
+
+    /// Whether `name` is in the protocol's namespace (`x-shardline-`, any case): the headers a
+    /// client must not pass through from its caller. Compared on bytes, without a lowercased copy.
+    public static func isProtocolHeader(_ name: String) -> Bool {
+        let prefix: StaticString = "x-shardline-"
+        guard name.utf8.count >= prefix.utf8CodeUnitCount else { return false }
+        var index = 0
+        for byte in name.utf8.prefix(prefix.utf8CodeUnitCount) {
+            let lowered = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+            guard lowered == prefix.utf8Start[index] else { return false }
+            index += 1
+        }
+        return true
+    }
 }

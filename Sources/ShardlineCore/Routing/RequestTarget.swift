@@ -43,16 +43,20 @@ struct RequestTarget: Sendable {
         pathAndQuery = start..<queryEnd
     }
 
-    /// Length of a leading `http://` or `https://` (case-insensitive), or nil.
+    /// Length of a leading `http://` or `https://` (case-insensitive), or nil. On bytes, with no
+    /// array or string made: the SDK routes every request from an absolute URL.
     private static func schemeLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        for scheme in ["http://", "https://"] {
-            var scheme = scheme
-            let matched = scheme.withUTF8 { expected in
-                bytes.count >= expected.count && zip(bytes, expected).allSatisfy { $0 | 0x20 == $1 | 0x20 }
-            }
-            if matched { return scheme.utf8.count }
+        func lowered(_ index: Int) -> UInt8 {
+            let byte = bytes[index]
+            return (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
         }
-        return nil
+        guard bytes.count >= 7, lowered(0) == UInt8(ascii: "h"), lowered(1) == UInt8(ascii: "t"),
+              lowered(2) == UInt8(ascii: "t"), lowered(3) == UInt8(ascii: "p") else { return nil }
+        var end = 4
+        if lowered(end) == UInt8(ascii: "s") { end += 1 }
+        guard bytes.count >= end + 3, bytes[end] == UInt8(ascii: ":"), bytes[end + 1] == UInt8(ascii: "/"),
+              bytes[end + 2] == UInt8(ascii: "/") else { return nil }
+        return end + 3
     }
 }
 

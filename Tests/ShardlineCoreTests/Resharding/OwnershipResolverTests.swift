@@ -102,3 +102,27 @@ struct OwnershipResolverTests {
         #expect(fromRemoved > 150)
     }
 }
+
+@Suite("ShardlineHeaders")
+struct ShardlineHeadersTests {
+    @Test("every protocol header name is in the namespace a client strips, in any case")
+    func protocolNamesAreRecognised() {
+        let names = [
+            ShardlineHeaders.topology, ShardlineHeaders.owner, ShardlineHeaders.previousShard, ShardlineHeaders.previousAddress,
+            ShardlineHeaders.handoff, ShardlineHeaders.misdirected, ShardlineHeaders.shard,
+        ]
+        for name in names {
+            #expect(ShardlineHeaders.isProtocolHeader(name))
+            #expect(ShardlineHeaders.isProtocolHeader(name.uppercased()))
+        }
+        #expect(ShardlineHeaders.isProtocolHeader("X-Shardline-Anything"))
+    }
+
+    @Test("other names are not, however close", arguments: [
+        "x-shardline", "x-shardlin-shard", "x-shardline_shard", "shardline-shard", "x-shard", "", "host",
+        "X-SHARDLINE\u{0D}shard",
+    ])
+    func otherNamesAreNot(name: String) {
+        #expect(!ShardlineHeaders.isProtocolHeader(name))
+    }
+}
