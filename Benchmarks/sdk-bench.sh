@@ -4,7 +4,8 @@
 # SDK (ShardlineClient.execute), and through the sidecar on loopback, to three nginx backends on
 # loopback. Prints p50 and p99 per path (Sources/sdk-latency).
 #
-# Usage: Benchmarks/sdk-bench.sh [--modes direct,sdk,sidecar]   (a subset times only those paths)
+# Usage: Benchmarks/sdk-bench.sh [--modes direct,sdk,sidecar]   (a subset times only those paths;
+#        --modes direct,headers,routed,sdk splits the SDK's cost: see Sources/sdk-latency)
 # Environment (all optional):
 #   REQUESTS=20000 WARMUP=2000   timed requests per path, and untimed ones first
 #   SHARDLINE_BIN=path           use this sidecar binary instead of building one

@@ -8,7 +8,10 @@ import Shardline
 //   direct:  plain AsyncHTTPClient straight to the right backend (URLs routed before timing: the floor)
 //   sdk:     ShardlineClient.execute (routing, health check, metrics, AsyncHTTPClient)
 //   sidecar: plain AsyncHTTPClient to the sidecar on loopback (Host: users), which routes and forwards
-// Rounds interleave the three so drift on a shared machine hits them alike.
+// Rounds interleave them so drift on a shared machine hits them alike. Two more paths, not timed
+// unless asked for (`--modes direct,headers,routed,sdk`), split the SDK's cost into its parts:
+//   headers: `direct` plus the two headers the SDK adds (x-shardline-shard, x-shardline-topology)
+//   routed:  `headers` with the URL routed per request (client.route, then the URL built)
 //
 // Usage: sdk-latency --backends P0,P1,P2 --sidecar PORT [--requests N] [--warmup N]
 
@@ -34,6 +37,7 @@ let paths = (0..<1000).map { "/users/key-\($0)/profile" }
 let directURLs = try paths.map { path in
     "http://\(try client.route(HTTPClientRequest(url: "http://users\(path)")).address)\(path)"
 }
+let fingerprint = OwnershipResolver(config: config).fingerprint(service: 0).headerValue
 
 // The routing step alone, without the network: what the SDK's decision costs per request.
 let routeStart = ContinuousClock.now
@@ -44,11 +48,11 @@ for index in 0..<100_000 {
 let routeMicroseconds = Double((ContinuousClock.now - routeStart).components.attoseconds) / 1e12 + Double((ContinuousClock.now - routeStart).components.seconds) * 1e6
 print(String(format: "client.route alone: %.2f µs per request (100,000 routed, checksum %d)", routeMicroseconds / 100_000, routed))
 
-enum Mode: String, CaseIterable { case direct, sdk, sidecar }
+enum Mode: String, CaseIterable { case direct, sdk, sidecar, headers, routed }
 // `--modes sdk` (or any comma-separated subset) times only those paths, so a profiler attached
 // to this process sees one path's work.
 let modes = try (option("--modes") ?? "direct,sdk,sidecar").split(separator: ",").map { name in
-    guard let mode = Mode(rawValue: String(name)) else { throw SDKBenchError("unknown mode '\(name)'; modes: direct, sdk, sidecar") }
+    guard let mode = Mode(rawValue: String(name)) else { throw SDKBenchError("unknown mode '\(name)'; modes: direct, sdk, sidecar, headers, routed") }
     return mode
 }
 
@@ -62,6 +66,19 @@ func send(_ mode: Mode, _ index: Int) async throws {
         response = try await httpClient.execute(request, timeout: .seconds(10))
     case .sdk:
         response = try await client.execute(HTTPClientRequest(url: "http://users\(path)"), timeout: .seconds(10))
+    case .headers:
+        var request = HTTPClientRequest(url: directURLs[index % paths.count])
+        request.headers.add(name: "host", value: "users")
+        request.headers.add(name: ShardlineHeaders.shard, value: String(index % 3))
+        request.headers.add(name: ShardlineHeaders.topology, value: fingerprint)
+        response = try await httpClient.execute(request, timeout: .seconds(10))
+    case .routed:
+        let decision = try client.route(HTTPClientRequest(url: "http://users\(path)"))
+        var request = HTTPClientRequest(url: "http://\(decision.address)\(path)")
+        request.headers.add(name: "host", value: "users")
+        request.headers.add(name: ShardlineHeaders.shard, value: String(decision.shard))
+        request.headers.add(name: ShardlineHeaders.topology, value: fingerprint)
+        response = try await httpClient.execute(request, timeout: .seconds(10))
     case .sidecar:
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(sidecarPort)\(path)")
         request.headers.add(name: "host", value: "users")
