@@ -28,6 +28,12 @@ struct RequestURL: Sendable {
 
     /// The same request target on another host: the shard pod's address.
     func url(at address: PodAddress) -> String {
-        "\(scheme)://\(address)\(pathAndQuery)"
+        var url = String()
+        url.reserveCapacity(scheme.utf8.count + 3 + address.host.utf8.count + 8 + pathAndQuery.utf8.count)
+        url += scheme
+        url += "://"
+        address.append(to: &url)
+        url += pathAndQuery
+        return url
     }
 }

@@ -282,6 +282,8 @@ public final class ShardlineClient: Sendable {
     static func shardRequest(_ request: HTTPClientRequest, url: RequestURL, owned: OwnershipDecision) -> HTTPClientRequest {
         var shardRequest = request
         shardRequest.url = url.url(at: owned.route.address)
+        // Room for the headers added below, so the copy of the caller's headers is the only one.
+        shardRequest.headers.reserveCapacity(request.headers.count + 5)
         if !shardRequest.headers.contains(name: "host") {
             shardRequest.headers.add(name: "host", value: url.authority)
         }

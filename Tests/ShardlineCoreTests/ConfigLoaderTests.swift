@@ -208,6 +208,19 @@ struct ConfigLoaderTests {
         #expect(issues("services: [{name: a, hosts: [a], pattern: '^/(x)', endpoints: ['h:1']}]\nsidecar: {allowRemoteClients: yes}").map(\.field) == ["sidecar.allowRemoteClients"])
     }
 
+    @Test func hostPortIsWrittenAsAnAuthority() {
+        #expect(HostPort(host: "users-0.users.default.svc.cluster.local", port: 8080).description == "users-0.users.default.svc.cluster.local:8080")
+        #expect(HostPort(host: "::1", port: 15090).description == "[::1]:15090")
+        #expect(HostPort(host: "10.0.0.7", port: 0).description == "10.0.0.7:0")
+        var text = "http://"
+        HostPort(host: "fd00::7", port: 80).append(to: &text)
+        #expect(text == "http://[fd00::7]:80")
+        // What `description` writes parses back to the same address.
+        for address in [HostPort(host: "fd00::7", port: 80), HostPort(host: "a.b", port: 65535)] {
+            #expect(HostPort(parsing: address.description) == address)
+        }
+    }
+
     @Test func loopbackAddresses() {
         #expect(HostPort(host: "127.0.0.1", port: 1).isLoopback)
         #expect(HostPort(host: "::ffff:127.0.0.1", port: 1).isLoopback)

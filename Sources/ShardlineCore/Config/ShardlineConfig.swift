@@ -174,8 +174,19 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        // An IPv6 literal is bracketed. The check is on bytes: this runs for every routed request.
-        host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
+        var text = String()
+        append(to: &text)
+        return text
+    }
+
+    /// Appends `host:port` (`[v6]:port` for an IPv6 literal) to `text`, without a string of its
+    /// own in between: the SDK writes it into every shard URL. The check is on bytes.
+    public func append(to text: inout String) {
+        let bracketed = host.utf8.contains(UInt8(ascii: ":"))
+        if bracketed { text += "[" }
+        text += host
+        text += bracketed ? "]:" : ":"
+        text += String(port)
     }
 
     /// Whether only this machine can connect: `localhost`, 127.0.0.0/8, `::1` (also IPv4-mapped).
