@@ -31,6 +31,15 @@ def sections_of(binary):
     return found
 
 
+def first_load_address(binary):
+    listing = subprocess.run(["readelf", "-lW", binary], capture_output=True, text=True, check=True).stdout
+    for line in listing.splitlines():
+        m = re.match(r"\s*LOAD\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)", line)
+        if m:
+            return int(m.group(2), 16) - int(m.group(1), 16)
+    return 0
+
+
 def resident_pages(pid, binary):
     real = os.path.realpath(binary)
     maps = []
@@ -39,7 +48,10 @@ def resident_pages(pid, binary):
         if len(fields) >= 6 and fields[5] == real:
             lo, hi = (int(x, 16) for x in fields[0].split("-"))
             maps.append((lo, hi, fields[1], int(fields[2], 16)))
-    bias = min(lo - offset for lo, _, _, offset in maps)
+    # The load bias: where the mapping of file offset 0 sits, less the first loadable segment's
+    # address in the file (0 in a position-independent executable, 0x400000 in a fixed-address
+    # one, where the bias is then 0).
+    bias = min(lo - offset for lo, _, _, offset in maps) - first_load_address(binary)
     pages = []
     with open(f"/proc/{pid}/pagemap", "rb") as pagemap:
         for lo, hi, perms, _ in maps:

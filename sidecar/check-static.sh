@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the image's two binaries exactly as sidecar/Dockerfile does (sidecar/build-static.sh) and
 # checks that they stand alone, the way they must in the distroless image:
+#   0. the sidecar binary is a fixed-address executable (build-static.sh's link flags took);
 #   1. no Swift runtime, Foundation, Dispatch or ICU library among either's dynamic dependencies;
 #   2. started with an empty environment and no library path (the toolchain out of reach), the
 #      sidecar binary (`shardline-sidecar`, what the injected container runs) becomes ready,
@@ -37,6 +38,14 @@ case "$binary" in */shardline-sidecar) ;; *) fail "build-static.sh's last line i
 size_bytes=$(stat -c %s "$binary")
 cli_size_bytes=$(stat -c %s "$cli")
 echo "check-static: built $binary ($(mib "$size_bytes") MiB) and $cli ($(mib "$cli_size_bytes") MiB) in ${build_seconds}s"
+
+# The sidecar is linked at a fixed address with its text 64 KiB above 0x400000 (build-static.sh
+# says why); a PIE here means the link flags were lost.
+elf_type="$(readelf -h "$binary" | awk '/Type:/ { print $2 }')"
+[ "$elf_type" = EXEC ] || fail "$binary is $elf_type, not a fixed-address executable (EXEC)"
+first_load="$(readelf -lW "$binary" | awk '$1 == "LOAD" { print $3; exit }')"
+[ "$first_load" = 0x0000000000410000 ] || fail "$binary's first segment is at $first_load, not 0x410000"
+echo "check-static: $(basename "$binary") is a fixed-address executable, text segment at 0x410000"
 
 # 1. Dynamic dependencies: the ELF NEEDED entries are what the loader must find at run time.
 for file in "$binary" "$cli"; do
