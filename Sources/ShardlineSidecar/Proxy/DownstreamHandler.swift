@@ -33,20 +33,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
-        /// Between requests.
-        case idle
-        /// Answered before the request ended (locally, or early by the shard); the rest of the
-        /// request body is read and dropped, up to `allowance` bytes, beyond which the connection
-        /// closes lingering.
-        case discarding(allowance: Int)
-        /// Routed; waiting for the pool to hand over a connection, or (after a shard's 421) for
-        /// the config to be re-read: either way nothing is leased and the client is not read.
-        case awaitingUpstream(ProxyRequest)
-        case forwarding(ProxyRequest, UpstreamConnection)
-        /// Handed over to a byte tunnel, or closed: nothing more to do here.
-        case done
-    }
+    typealias Exchange = DownstreamExchangeStateMachine<ProxyRequest, UpstreamConnection>
 
     /// Request body bytes read and dropped after an early answer before the connection is closed instead.
     private static let discardAllowance = 1 << 20
@@ -63,13 +50,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// Where response bytes go; `.head` and `.end` markers still pass `ClientRequestDecoder`,
     /// which learns from them when the exchange is over.
     private let responseWriter: ClientResponseWriter
-    private var state = State.idle
-    private var readPending = false
+    /// How far the current exchange got; this handler does the I/O each of its transitions asks for.
+    private var exchange = Exchange()
     private var context: ChannelHandlerContext?
     private var pools: UpstreamPools?
     private var clientAddress: String?
-    /// The client half-closed: it sends nothing more, so the connection closes after the current answer.
-    private var inputClosed = false
     private var headReceivedAt = ContinuousClock.now
     /// When the current request's response head is due (`sidecar.responseHeaderTimeout`).
     private var responseDeadline: LazyDeadline?
@@ -109,35 +94,24 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .forwarding(_, let connection) = state { connection.handler.flush() }
+        exchange.connection?.handler.flush()
         context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, case .forwarding(_, let connection) = state {
+        if context.channel.isWritable, let connection = exchange.connection {
             connection.handler.resumeReading()
         }
         context.fireChannelWritabilityChanged()
     }
 
     func read(context: ChannelHandlerContext) {
-        if holdsReads {
-            readPending = true
-        } else {
-            context.read()
-        }
+        if exchange.readRequested() { context.read() }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            inputClosed = true
-            switch state {
-            case .idle, .discarding:
-                state = .done
-                context.close(promise: nil)
-            case .awaitingUpstream, .forwarding, .done:
-                break
-            }
+            if exchange.inputClosedReceived() { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -145,7 +119,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     func channelInactive(context: ChannelHandlerContext) {
         abandonExchange(status: 499)
-        state = .done
+        exchange.finished()
         context.fireChannelInactive()
     }
 
@@ -153,30 +127,25 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         // Not a parse error (a reset, a failed write): nobody is left to answer.
         guard let parseError = error as? HTTP1Error, context.channel.isActive else {
             abandonExchange(status: 499)
-            state = .done
+            exchange.finished()
             context.close(promise: nil)
             return
         }
         let response = LocalResponse(refusing: parseError, maxHeaderBytes: services.settings.maxHeaderBytes)
-        switch state {
-        case .idle:
+        switch exchange.requestBroke() {
+        case .answer:
             recordRefusedHead(status: Int(response.status.code))
             respond(response, to: nil, close: true, requestEnded: true, context: context)
-        case .discarding:
-            // The request was answered already; the rest of its body is broken: that ends the
-            // connection, without a second answer.
-            state = .done
+        case .closeLingering:
             closeLingering(context: context)
-        case .awaitingUpstream(let request), .forwarding(let request, _):
-            if request.responseHead == nil {
-                abandonExchange(status: nil)
-                respondToRequest(request, response, close: true, context: context)
-            } else {
-                abandonExchange(status: 400)
-                state = .done
-                context.close(promise: nil)
-            }
-        case .done:
+        case .answerRequest(let request):
+            abandonExchange(status: nil)
+            respondToRequest(request, response, close: true, context: context)
+        case .abort:
+            abandonExchange(status: 400)
+            exchange.finished()
+            context.close(promise: nil)
+        case .close:
             context.close(promise: nil)
         }
     }
@@ -186,7 +155,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func requestHeadReceived(_ head: HTTP1RequestHead, context: ChannelHandlerContext) {
         headWatcher.requestHeadReceived()
         headReceivedAt = .now
-        guard case .idle = state else {
+        guard exchange.requestHeadReceived() else {
             // ClientRequestDecoder delivers one request at a time; anything else is a bug
             // somewhere below, and the only safe answer is to stop.
             context.close(promise: nil)
@@ -196,7 +165,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             // The decoder stops parsing after a CONNECT request (what follows would be a tunnel);
             // the answer goes out below it, and the connection closes.
             recordUnrouted(head, status: 405)
-            state = .done
+            exchange.finished()
             headWatcher.respondAndClose(.connectNotAllowed)
             return
         }
@@ -217,46 +186,35 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func requestBodyReceived(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
-        switch state {
-        case .awaitingUpstream(let request):
+        switch exchange.requestBodyReceived(bytes: buffer.readableBytes) {
+        case .keep(let request):
             request.bodyBytesReceived += buffer.readableBytes
             request.keepForReplay(buffer, limit: Self.replayableBodyBytes)
             request.pendingBody.append(buffer)
-        case .forwarding(let request, let connection):
+        case .forward(let request, let connection):
             request.bodyBytesReceived += buffer.readableBytes
             request.keepForReplay(buffer, limit: Self.replayableBodyBytes)
-            guard request.responseEnd == nil else { return }
             connection.handler.write(buffer)
             if buffer.readableBytes > 0 {
                 request.retry.requestBodyWasSent()
                 if !request.firstWriteConfirmed { request.unconfirmedBody.append(buffer) }
             }
-        case .discarding(let allowance):
-            let left = allowance - buffer.readableBytes
-            if left < 0 {
-                state = .done
-                closeLingering(context: context)
-            } else {
-                state = .discarding(allowance: left)
-            }
-        case .idle, .done:
+        case .closeLingering:
+            closeLingering(context: context)
+        case .drop:
             break
         }
     }
 
     private func requestEndReceived(context: ChannelHandlerContext) {
-        switch state {
-        case .awaitingUpstream(let request):
-            request.requestEnded = true
-        case .forwarding(let request, let connection):
-            request.requestEnded = true
+        switch exchange.requestEndReceived() {
+        case .flush(let connection, let armResponseTimeout):
             // The body's last bytes (a chunked body's trailers included) went up already.
             connection.handler.flush()
-            if request.responseHead == nil { responseDeadline?.set(after: TimeAmount(services.settings.responseHeaderTimeout)) }
-        case .discarding:
-            state = .idle
+            if armResponseTimeout { responseDeadline?.set(after: TimeAmount(services.settings.responseHeaderTimeout)) }
+        case .resumeReading:
             resumeReadingIfHeld(context: context)
-        case .idle, .done:
+        case .none:
             break
         }
     }
@@ -282,17 +240,17 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
         guard let pools else { return }
         let pool = pools.pool(for: target.address)
-        state = .awaitingUpstream(request)
+        exchange.leaseStarted(request)
         let leaseID = pool.lease { [weak self] result in
             self?.leaseCompleted(request, result: result)
         }
-        if case .awaitingUpstream(let current) = state, current === request {
+        if exchange.awaitsUpstream(request) {
             request.pendingLease = (pool, leaseID)
         }
     }
 
     private func leaseCompleted(_ request: ProxyRequest, result: Result<UpstreamConnection, UpstreamPool.LeaseError>) {
-        guard let context, case .awaitingUpstream(let current) = state, current === request else {
+        guard let context, exchange.awaitsUpstream(request) else {
             // The client went away while the connection was being made: it goes back unused.
             if case .success(let connection) = result { connection.pool.release(connection, reusable: true) }
             return
@@ -323,7 +281,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func attach(_ request: ProxyRequest, to connection: UpstreamConnection, context: ChannelHandlerContext) {
-        state = .forwarding(request, connection)
+        exchange.attached(request, to: connection)
         connection.handler.delegate = self
         connection.handler.expectResponse(to: request.downstreamHead.method)
         connection.requestsServed += 1
@@ -355,7 +313,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
         if !request.firstWriteConfirmed { request.unconfirmedBody = request.pendingBody }
         request.pendingBody.removeAll()
-        if request.requestEnded {
+        if exchange.requestEnded {
             responseDeadline?.set(after: TimeAmount(services.settings.responseHeaderTimeout))
         }
         connection.handler.flush()
@@ -369,14 +327,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func upstream(_ connection: UpstreamConnection, received part: UpstreamResponsePart) {
-        guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
-        if request.misdirectedHold != nil {
+        guard let context, let (request, progress) = exchange.exchange(on: connection) else { return }
+        if progress == .misdirectedHeld {
             absorbMisdirected(part, request: request, connection: connection, context: context)
             return
         }
         switch part {
         case .head(let head, let framing):
-            responseHeadReceived(head, framing: framing, request: request, connection: connection, context: context)
+            responseHeadReceived(head, framing: framing, request: request, progress: progress, connection: connection, context: context)
         case .body(let buffer):
             if request.heldResponseBody != nil {
                 request.heldResponseBody?.append(buffer)
@@ -393,11 +351,12 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func responseHeadReceived(
-        _ head: HTTP1ResponseHead, framing: HTTP1BodyFraming, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext
+        _ head: HTTP1ResponseHead, framing: HTTP1BodyFraming, request: ProxyRequest, progress: Exchange.ResponseProgress,
+        connection: UpstreamConnection, context: ChannelHandlerContext
     ) {
         if head.isInformational {
             // `100 Continue` and friends go to the client as they come; the final head follows.
-            guard request.responseHead == nil else { return }
+            guard progress != .started else { return }
             request.retry.responseWasStarted()
             if head.status == 100 { request.continueRelayed = true }
             var out = context.channel.allocator.buffer(capacity: head.length + 64)
@@ -423,15 +382,17 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         request.clientBodyEncoding = ClientBodyEncoding.decide(framing: framing, clientIsHTTP10: clientIsHTTP10)
         connection.handler.payloadOnly = request.clientBodyEncoding == .dechunk
         if head.status == 421 && !request.isUpgrade && holdsMisdirected(head, request: request) {
+            exchange.misdirectedHeld()
             return
         }
         request.responseHead = head
+        exchange.responseStarted()
         let upgraded = head.status == 101
         // After an upgrade request the decoder stops parsing the client's bytes; unless the shard
         // agreed to switch protocols, the connection cannot carry another request.
-        request.closeAfterResponse = !request.downstreamHead.isKeepAlive || (request.isUpgrade && !upgraded) || inputClosed
+        request.closeAfterResponse = !request.downstreamHead.isKeepAlive || (request.isUpgrade && !upgraded) || exchange.inputClosed
             || ClientBodyEncoding.needsClose(framing: framing, encoding: request.clientBodyEncoding)
-        if !request.requestEnded && !upgraded {
+        if !exchange.requestEnded && !upgraded {
             // Answered before the request ended: whether the client's connection can stay open
             // depends on whether this is the whole answer, which the rest of this read may tell.
             // Held until then (one read's worth at most).
@@ -479,23 +440,15 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func responseEndReceived(request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
-        request.responseEnd = .now
         // The shard answered before the whole request arrived: the rest of the request goes
         // nowhere, and the client's connection stays open only if that rest is short and coming.
-        let early = !request.requestEnded
-        let leftover = early ? request.unreadBodyDisposal(allowance: Self.discardAllowance) : .none
-        let close = request.closeAfterResponse || inputClosed || leftover == .closeLingering
+        let end = exchange.responseEnded(closeAfterResponse: request.closeAfterResponse) {
+            request.unreadBodyDisposal(allowance: Self.discardAllowance)
+        }
+        let close = end.close, early = end.early
         releaseHeldResponse(request, close: close, context: context)
         let head = request.responseHead
         let reusable = !early && (head?.isKeepAlive ?? false)
-        switch leftover {
-        case .none:
-            state = close ? .done : .idle
-        case .discard(let bytes):
-            state = close ? .done : .discarding(allowance: bytes)
-        case .closeLingering:
-            state = .done
-        }
         var announced: Duration?
         if reusable, let head, let field = head.firstField(.keepAlive) {
             announced = KeepAlivePolicy.announcedTimeout(keepAliveValues: [Substring(head.string(field.value))])
@@ -511,7 +464,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func upstreamReadComplete(_ connection: UpstreamConnection) {
-        guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
+        guard let context, let (request, _) = exchange.exchange(on: connection) else { return }
         // The answer continues beyond this read: it goes out now, and the connection's fate is
         // decided when it ends.
         releaseHeldResponse(request, close: request.closeAfterResponse, context: context)
@@ -519,27 +472,28 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func upstreamBecameWritable(_ connection: UpstreamConnection) {
-        guard let context, case .forwarding(_, let current) = state, current === connection else { return }
+        guard let context, exchange.exchange(on: connection) != nil else { return }
         resumeReadingIfHeld(context: context)
     }
 
     func upstreamClosed(_ connection: UpstreamConnection) {
-        guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
+        guard let context, let closed = exchange.upstreamClosed(connection) else { return }
         responseDeadline?.clear()
         connection.pool.release(connection, reusable: false)
-        if request.misdirectedHold != nil {
+        let request: ProxyRequest
+        switch closed {
+        case .rereadConfig(let held):
             // The 421's head arrived, so the shard refused the request; only its body was cut.
-            request.misdirectedHold?.bodyComplete = false
-            state = .awaitingUpstream(request)
-            rereadConfig(request, context: context)
+            held.misdirectedHold?.bodyComplete = false
+            rereadConfig(held, context: context)
             return
-        }
-        guard request.responseHead == nil else {
+        case .abort(let started):
             // Mid-response: the client has part of an answer that cannot be completed.
-            complete(request, status: request.responseHead?.status ?? 502, aborted: true)
-            state = .done
+            complete(started, status: started.responseHead?.status ?? 502, aborted: true)
             context.close(promise: nil)
             return
+        case .lost(let unanswered):
+            request = unanswered
         }
         if request.nothingWritten {
             // A kept-alive connection the shard had closed: the request never left, so it goes
@@ -579,7 +533,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func responseTimedOut() {
-        guard let context, case .forwarding(let request, let connection) = state, request.responseHead == nil else { return }
+        guard let context, let (request, connection) = exchange.responseHeadOverdue() else { return }
         connection.pool.release(connection, reusable: false)
         recordTransportFailure(request)
         _ = request.retry.attemptFailed(.responseTimeout)
@@ -595,7 +549,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         var misdirected = request.misdirected ?? services.misdirectedPolicy.start(
             fingerprint: request.fingerprint, shard: request.target.shard,
             // The whole request was read and kept: it can be sent again.
-            bodyReplayable: request.requestEnded && request.replayBody != nil
+            bodyReplayable: exchange.requestEnded && request.replayBody != nil
         )
         let decision = misdirected.received(MisdirectedResponse(
             ownerHeader: head.firstField(named: ShardlineHeaders.owner).map { head.string($0.value) },
@@ -622,8 +576,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .body(let buffer):
             request.misdirectedHold?.append(buffer, limit: Self.replayableBodyBytes)
         case .end:
+            exchange.misdirectedEnded()
             connection.pool.release(connection, reusable: request.misdirectedHold?.head.isKeepAlive ?? false)
-            state = .awaitingUpstream(request)
             rereadConfig(request, context: context)
         }
     }
@@ -637,7 +591,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             reread()
             return store.current
         }.assumeIsolated().whenComplete { [weak self] result in
-            guard let self, let context = self.context, case .awaitingUpstream(let current) = self.state, current === request else { return }
+            guard let self, let context = self.context, self.exchange.awaitsUpstream(request) else { return }
             let snapshot = (try? result.get()) ?? store.current
             self.configReread(request, snapshot: snapshot, context: context)
         }
@@ -694,8 +648,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func writeHeldMisdirected(_ request: ProxyRequest, hold: MisdirectedHold, context: ChannelHandlerContext) {
         request.misdirectedHold = nil
         request.responseHead = hold.head
-        request.responseEnd = .now
-        let close = !request.downstreamHead.isKeepAlive || inputClosed
+        let close = !request.downstreamHead.isKeepAlive || exchange.inputClosed
             || ClientBodyEncoding.needsClose(framing: request.responseFraming, encoding: request.clientBodyEncoding)
         if hold.bodyComplete {
             writeResponseHead(request, close: close, flush: false, context: context)
@@ -728,7 +681,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             out.writeString(json)
             responseWriter.write(out)
         }
-        state = close ? .done : .idle
+        _ = exchange.answered(close: close, requestEnded: true, discardAllowance: Self.discardAllowance)
         complete(request, status: 421)
         finishResponse(close: close, context: context)
     }
@@ -739,7 +692,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// together. Encoders go before decoders so that the bytes a decoder forwards on removal
     /// (sent right behind the 101, or right behind the upgrade request) meet only the tunnel.
     private func switchToTunnel(_ request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
-        state = .done
+        exchange.finished()
         complete(request, status: 101)
         connection.pool.detach(connection)
         context.write(wrapOutboundOut(.end(nil)), promise: nil)
@@ -807,13 +760,13 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func respondToRequest(_ request: ProxyRequest, _ response: LocalResponse, close: Bool = false, context: ChannelHandlerContext) {
         responseDeadline?.clear()
         complete(request, status: Int(response.status.code))
-        let leftover = request.requestEnded ? .none : request.unreadBodyDisposal(allowance: Self.discardAllowance)
+        let leftover = exchange.requestEnded ? .none : request.unreadBodyDisposal(allowance: Self.discardAllowance)
         var allowance = Self.discardAllowance
         if case .discard(let bytes) = leftover { allowance = bytes }
         writeLocal(
             response, version: request.downstreamHead.version, shard: request.target.shard,
             close: close || !request.downstreamHead.isKeepAlive || request.isUpgrade || leftover == .closeLingering,
-            requestEnded: request.requestEnded, discardAllowance: allowance, context: context
+            requestEnded: exchange.requestEnded, discardAllowance: allowance, context: context
         )
     }
 
@@ -828,8 +781,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         _ response: LocalResponse, version: HTTP1Version, shard: Int?, close: Bool, requestEnded: Bool,
         discardAllowance: Int = DownstreamHandler.discardAllowance, context: ChannelHandlerContext
     ) {
-        let close = close || inputClosed
-        state = close ? .done : (requestEnded ? .idle : .discarding(allowance: discardAllowance))
+        let close = exchange.answered(close: close, requestEnded: requestEnded, discardAllowance: discardAllowance)
         context.write(wrapOutboundOut(.head(ClientResponseWriter.headMarker)), promise: nil)
         responseWriter.write(response.wireBytes(
             version: version, close: close || responseWriter.closeRequested, shard: shard, allocator: context.channel.allocator
@@ -840,38 +792,25 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     // MARK: Bookkeeping
 
-    private var holdsReads: Bool {
-        switch state {
-        case .awaitingUpstream:
-            return true
-        case .forwarding(let request, let connection):
-            return !request.requestEnded && request.responseEnd == nil && !connection.isWritable
-        case .idle, .discarding, .done:
-            return false
-        }
-    }
-
     private func resumeReadingIfHeld(context: ChannelHandlerContext) {
-        guard readPending, !holdsReads else { return }
-        readPending = false
-        context.read()
+        if exchange.resumeReading() { context.read() }
     }
 
     /// The exchange ends without an answer from this handler (the client left, or the request
     /// broke): give back what it holds.
     private func abandonExchange(status: Int?) {
-        switch state {
-        case .awaitingUpstream(let request):
+        switch exchange.abandoned() {
+        case .lease(let request):
             if let (pool, id) = request.pendingLease { pool.cancel(id) }
             request.pendingLease = nil
             services.shards.health.recordAbandoned(request.target.address, probe: request.probe)
             if let status { complete(request, status: status) }
-        case .forwarding(let request, let connection):
+        case .exchange(let request, let connection, let responseStarted):
             responseDeadline?.clear()
             connection.pool.release(connection, reusable: false)
-            if request.responseHead == nil { services.shards.health.recordAbandoned(request.target.address, probe: request.probe) }
+            if !responseStarted { services.shards.health.recordAbandoned(request.target.address, probe: request.probe) }
             if let status { complete(request, status: request.responseHead?.status ?? status, aborted: true) }
-        case .idle, .discarding, .done:
+        case .nothing:
             break
         }
     }

@@ -20,7 +20,6 @@ final class ProxyRequest {
     var probe = false
     /// Body parts read before a connection was leased; sent on attach.
     var pendingBody: [ByteBuffer] = []
-    var requestEnded = false
     var pendingLease: (pool: UpstreamPool, id: UpstreamPool.LeaseID)?
     /// The final response head (not a 1xx other than 101).
     var responseHead: HTTP1ResponseHead?
@@ -28,7 +27,6 @@ final class ProxyRequest {
     var responseFraming = HTTP1BodyFraming.none
     /// How that body goes to the client.
     var clientBodyEncoding = ClientBodyEncoding.asIs
-    var responseEnd: ContinuousClock.Instant?
     var closeAfterResponse = false
     var completed = false
     /// Request body bytes read from the client so far.
@@ -90,7 +88,6 @@ final class ProxyRequest {
         responseHead = nil
         responseFraming = .none
         clientBodyEncoding = .asIs
-        responseEnd = nil
         heldResponseBody = nil
         closeAfterResponse = false
         continueRelayed = false
