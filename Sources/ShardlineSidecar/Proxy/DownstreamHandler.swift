@@ -134,7 +134,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         let response = LocalResponse(refusing: parseError, maxHeaderBytes: services.settings.maxHeaderBytes)
         switch exchange.requestBroke() {
         case .answer:
-            recordRefusedHead(status: Int(response.status.code))
+            services.recordRefusedHead(status: Int(response.status.code), startedAt: headWatcher.headStartedAt)
             respond(response, to: nil, close: true, requestEnded: true, context: context)
         case .closeLingering:
             closeLingering(context: context)
@@ -164,17 +164,13 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         if head.method == .connect {
             // The decoder stops parsing after a CONNECT request (what follows would be a tunnel);
             // the answer goes out below it, and the connection closes.
-            recordUnrouted(head, status: 405)
+            services.recordUnrouted(head, status: 405, receivedAt: headReceivedAt)
             exchange.finished()
             headWatcher.respondAndClose(.connectNotAllowed)
             return
         }
         let snapshot = pools?.snapshot(of: services.routerStore) ?? services.routerStore.current
-        let disposition = RequestDisposition(
-            head: head, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
-            clientAddress: clientAddress, allocator: context.channel.allocator
-        )
-        switch disposition {
+        switch route(head, snapshot: snapshot, context: context) {
         case .refuse(let response, let close):
             respond(response, to: head, close: close, requestEnded: false, context: context)
         case .forward(let plan):
@@ -183,6 +179,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             )
             attempt(request, context: context)
         }
+    }
+
+    /// The router's word on `head` with `snapshot`: refuse it, or forward it and where.
+    private func route(_ head: HTTP1RequestHead, snapshot: RouterStore.Snapshot, context: ChannelHandlerContext) -> RequestDisposition {
+        RequestDisposition(
+            head: head, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
+            clientAddress: clientAddress, allocator: context.channel.allocator
+        )
     }
 
     private func requestBodyReceived(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
@@ -263,9 +267,9 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             switch error.failure {
             case .connectFailed:
                 services.metrics.connectFailed(request.target)
-                recordTransportFailure(request)
+                services.recordTransportFailure(request)
                 if case .retry = request.retry.attemptFailed(.connectFailed) {
-                    logRetry(request, reason: error.reason)
+                    services.logRetry(request, reason: error.reason)
                     attempt(request, context: context)
                 } else {
                     respondToRequest(request, .shardUnavailable(request.target, reason: error.reason), context: context)
@@ -339,7 +343,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             if request.heldResponseBody != nil {
                 request.heldResponseBody?.append(buffer)
             } else {
-                responseWriter.write(request.clientBodyEncoding.frame(buffer, allocator: context.channel.allocator))
+                writeResponseBody(buffer, request: request, context: context)
             }
         case .end:
             if request.responseHead?.status == 101 && request.isUpgrade {
@@ -369,7 +373,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             return
         }
         responseDeadline?.clear()
-        recordTransportSuccess(request)
+        services.recordTransportSuccess(request)
         if head.status == 101 && !request.isUpgrade {
             // Switching protocols nobody asked for: the connection no longer speaks HTTP.
             connection.pool.release(connection, reusable: false)
@@ -381,7 +385,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         request.responseFraming = framing
         request.clientBodyEncoding = ClientBodyEncoding.decide(framing: framing, clientIsHTTP10: clientIsHTTP10)
         connection.handler.payloadOnly = request.clientBodyEncoding == .dechunk
-        if head.status == 421 && !request.isUpgrade && holdsMisdirected(head, request: request) {
+        if head.status == 421 && !request.isUpgrade && MisdirectedFollower(services: services).holds(head, request: request, requestEnded: exchange.requestEnded) {
             exchange.misdirectedHeld()
             return
         }
@@ -410,17 +414,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         let close = close || responseWriter.closeRequested
         var out = context.channel.allocator.buffer(capacity: head.length + 96)
         if let reason = request.misdirectedSurfaced {
-            // Rare (a 421 going back to the client): composed from values.
-            var headers = ForwardingHeaders.downstreamResponse(
-                ClientResponseHead.headers(of: head), shard: request.target.shard, upgrade: false, close: close
-            )
-            headers.replaceOrAdd(name: ShardlineHeaders.misdirected, value: reason.rawValue)
-            if request.clientBodyEncoding == .chunkEncode || (request.clientBodyEncoding == .asIs && request.responseFraming == .chunked) {
-                headers.add(name: "transfer-encoding", value: "chunked")
-            }
-            ClientResponseHead.write(
-                version: request.downstreamHead.version, status: head.status, reason: head.string(head.reason), headers: headers, into: &out
-            )
+            MisdirectedFollower.writeSurfacedHead(head, request: request, reason: reason, close: close, into: &out)
         } else {
             ClientResponseHead.write(
                 head, clientVersion: request.downstreamHead.version, requestMethod: request.downstreamHead.method,
@@ -436,7 +430,20 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         guard let held = request.heldResponseBody else { return }
         request.heldResponseBody = nil
         writeResponseHead(request, close: close, flush: false, context: context)
-        for part in held { responseWriter.write(request.clientBodyEncoding.frame(part, allocator: context.channel.allocator)) }
+        for part in held { writeResponseBody(part, request: request, context: context) }
+    }
+
+    private func writeResponseBody(_ part: ByteBuffer, request: ProxyRequest, context: ChannelHandlerContext) {
+        responseWriter.write(request.clientBodyEncoding.frame(part, allocator: context.channel.allocator))
+    }
+
+    /// The last chunk, when the body goes to the client chunked and the shard's did not end with one.
+    private func writeResponseTerminator(_ request: ProxyRequest, context: ChannelHandlerContext) {
+        if let terminator = request.clientBodyEncoding.terminator {
+            var end = context.channel.allocator.buffer(capacity: 5)
+            end.writeStaticString(terminator)
+            responseWriter.write(end)
+        }
     }
 
     private func responseEndReceived(request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
@@ -454,12 +461,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             announced = KeepAlivePolicy.announcedTimeout(keepAliveValues: [Substring(head.string(field.value))])
         }
         connection.pool.release(connection, reusable: reusable, announcedIdleTimeout: announced)
-        complete(request, status: head?.status ?? 502)
-        if let terminator = request.clientBodyEncoding.terminator {
-            var end = context.channel.allocator.buffer(capacity: 5)
-            end.writeStaticString(terminator)
-            responseWriter.write(end)
-        }
+        services.recordCompleted(request, status: head?.status ?? 502)
+        writeResponseTerminator(request, context: context)
         finishResponse(close: close, linger: early, context: context)
     }
 
@@ -489,7 +492,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             return
         case .abort(let started):
             // Mid-response: the client has part of an answer that cannot be completed.
-            complete(started, status: started.responseHead?.status ?? 502, aborted: true)
+            services.recordCompleted(started, status: started.responseHead?.status ?? 502, aborted: true)
             context.close(promise: nil)
             return
         case .lost(let unanswered):
@@ -501,7 +504,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             request.pendingBody = request.unconfirmedBody
             request.unconfirmedBody = []
             if case .retry = request.retry.attemptFailed(.closedBeforeWrite) {
-                logRetry(request, reason: "the kept-alive connection was closed before the request was written")
+                services.logRetry(request, reason: "the kept-alive connection was closed before the request was written")
                 attempt(request, context: context)
                 return
             }
@@ -517,7 +520,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             // A fresh connection lost: the shard (or its pod) failed. A kept-alive one lost before
             // any answer is most likely the shard closing it idle just as the request went out,
             // which says nothing about the shard's health.
-            recordTransportFailure(request)
+            services.recordTransportFailure(request)
         }
         // Either way, a pod that restarted drops its connections and may come back elsewhere:
         // look it up again (the address stays usable: nothing failed to connect).
@@ -525,7 +528,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             request.target.address, failed: connection.channel.remoteAddress, connectFailed: false
         )
         if case .retry = request.retry.attemptFailed(.connectionLost) {
-            logRetry(request, reason: "the connection closed before a response")
+            services.logRetry(request, reason: "the connection closed before a response")
             attempt(request, context: context)
         } else {
             respondToRequest(request, .connectionLost(request.target), context: context)
@@ -535,38 +538,12 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func responseTimedOut() {
         guard let context, let (request, connection) = exchange.responseHeadOverdue() else { return }
         connection.pool.release(connection, reusable: false)
-        recordTransportFailure(request)
+        services.recordTransportFailure(request)
         _ = request.retry.attemptFailed(.responseTimeout)
         respondToRequest(request, .responseTimeout(request.target, after: services.settings.responseHeaderTimeout), context: context)
     }
 
-    // MARK: A shard's 421 (SPEC.md 11.5)
-
-    /// Drives the core's `MisdirectedPolicy` with a shard's 421. True: the 421 is held back (its
-    /// body is read into `misdirectedHold`) and the config is re-read once it has ended; false:
-    /// it goes to the client now, as any answer does, with `x-shardline-misdirected` saying why.
-    private func holdsMisdirected(_ head: HTTP1ResponseHead, request: ProxyRequest) -> Bool {
-        var misdirected = request.misdirected ?? services.misdirectedPolicy.start(
-            fingerprint: request.fingerprint, shard: request.target.shard,
-            // The whole request was read and kept: it can be sent again.
-            bodyReplayable: exchange.requestEnded && request.replayBody != nil
-        )
-        let decision = misdirected.received(MisdirectedResponse(
-            ownerHeader: head.firstField(named: ShardlineHeaders.owner).map { head.string($0.value) },
-            topologyHeader: head.firstField(named: ShardlineHeaders.topology).map { head.string($0.value) }
-        ))
-        request.misdirected = misdirected
-        switch decision {
-        case .rereadConfig:
-            request.misdirectedHold = MisdirectedHold(head: head)
-            return true
-        case .surface(let reason):
-            surface(request, reason)
-        case .retry:
-            surface(request, .unexpectedCall)
-        }
-        return false
-    }
+    // MARK: A shard's 421 (SPEC.md 11.5): MisdirectedFollower decides
 
     /// The held 421's body, then its end: the connection goes back, the config is re-read.
     private func absorbMisdirected(_ part: UpstreamResponsePart, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
@@ -582,69 +559,33 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
     }
 
-    /// Re-reads the config off the event loop (file I/O), then carries on with the snapshot it
-    /// left in the router store, unless the client went away meanwhile.
+    /// Nothing is leased while the config is re-read; then the request is routed again with the
+    /// re-read config, unless the client went away meanwhile.
     private func rereadConfig(_ request: ProxyRequest, context: ChannelHandlerContext) {
-        let reread = services.rereadConfig
-        let store = services.routerStore
-        NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) {
-            reread()
-            return store.current
-        }.assumeIsolated().whenComplete { [weak self] result in
+        MisdirectedFollower(services: services).rereadConfig(on: context.eventLoop) { [weak self] snapshot in
             guard let self, let context = self.context, self.exchange.awaitsUpstream(request) else { return }
-            let snapshot = (try? result.get()) ?? store.current
             self.configReread(request, snapshot: snapshot, context: context)
         }
     }
 
-    /// Routes the request again with the re-read config: sent once more to the new owner if the
-    /// policy says so, else the held 421 goes to the client.
     private func configReread(_ request: ProxyRequest, snapshot: RouterStore.Snapshot, context: ChannelHandlerContext) {
-        guard var misdirected = request.misdirected, let hold = request.misdirectedHold else { return }
+        guard request.misdirected != nil, request.misdirectedHold != nil else { return }
         pools?.follow(snapshot)
-        let disposition = RequestDisposition(
-            head: request.downstreamHead, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
-            clientAddress: clientAddress, allocator: context.channel.allocator
-        )
-        guard case .forward(let plan) = disposition else {
-            // The new config refuses the request outright (its service is gone, say): its answer.
-            request.misdirectedHold = nil
-            if case .refuse(let response, _) = disposition { respondToRequest(request, response, context: context) }
-            return
-        }
-        let decision = misdirected.configReread(fingerprint: plan.fingerprint, shard: plan.target.shard)
-        request.misdirected = misdirected
-        switch decision {
+        let disposition = route(request.downstreamHead, snapshot: snapshot, context: context)
+        switch MisdirectedFollower(services: services).configReread(request, disposition: disposition, generation: snapshot.generation) {
         case .retry:
-            services.metrics.misdirected(service: request.target.service, outcome: MetricNames.misdirectedRetried)
-            services.logger.debug("following a 421 to the re-read config's owner", metadata: [
-                "service": .string(plan.target.service), "refusedBy": .stringConvertible(request.target.shard),
-                "shard": .stringConvertible(plan.target.shard), "generation": .stringConvertible(snapshot.generation),
-            ])
-            request.retarget(plan)
             attempt(request, context: context)
-        case .surface(let reason):
-            surface(request, reason)
+        case .answer(let response):
+            respondToRequest(request, response, context: context)
+        case .surface(let hold):
             writeHeldMisdirected(request, hold: hold, context: context)
-        case .rereadConfig:
-            surface(request, .unexpectedCall)
-            writeHeldMisdirected(request, hold: hold, context: context)
+        case .none:
+            break
         }
     }
 
-    private func surface(_ request: ProxyRequest, _ reason: MisdirectedState.SurfaceReason) {
-        request.misdirectedSurfaced = reason
-        services.metrics.misdirected(service: request.target.service, outcome: MetricNames.misdirectedSurfaced)
-        services.logger.info("returning a shard's 421 to the client", metadata: [
-            "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
-            "upstream": .string(request.target.address.description), "reason": .string(reason.rawValue),
-            "topology": .string(request.fingerprint.headerValue),
-        ])
-    }
-
-    /// The 421 held while the config was re-read goes to the client: the shard's head (its owner
-    /// and topology) with `x-shardline-misdirected`, and its body, or this proxy's JSON if the
-    /// shard's was longer than the bound or cut off.
+    /// The 421 held while the config was re-read goes to the client: its head marked with why,
+    /// and its body, or this proxy's JSON if the shard's was longer than the bound or cut off.
     private func writeHeldMisdirected(_ request: ProxyRequest, hold: MisdirectedHold, context: ChannelHandlerContext) {
         request.misdirectedHold = nil
         request.responseHead = hold.head
@@ -652,69 +593,30 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             || ClientBodyEncoding.needsClose(framing: request.responseFraming, encoding: request.clientBodyEncoding)
         if hold.bodyComplete {
             writeResponseHead(request, close: close, flush: false, context: context)
-            let allocator = context.channel.allocator
-            for part in hold.body { responseWriter.write(request.clientBodyEncoding.frame(part, allocator: allocator)) }
-            if let terminator = request.clientBodyEncoding.terminator {
-                var end = allocator.buffer(capacity: 5)
-                end.writeStaticString(terminator)
-                responseWriter.write(end)
-            }
+            for part in hold.body { writeResponseBody(part, request: request, context: context) }
+            writeResponseTerminator(request, context: context)
         } else {
-            // The shard's body was longer than the bound or cut off: this proxy's JSON instead.
-            let reason = request.misdirectedSurfaced ?? .unexpectedCall
-            let json = JSONValue.object([
-                ("error", .string("misdirected")), ("reason", .string(reason.rawValue)), ("message", .string(reason.message)),
-                ("shard", .int(request.target.shard)), ("topology", .string(request.fingerprint.headerValue)),
-            ]).serialized()
             context.write(wrapOutboundOut(.head(ClientResponseWriter.headMarker)), promise: nil)
-            let head = hold.head
-            var headers = ForwardingHeaders.downstreamResponse(
-                ClientResponseHead.headers(of: head), shard: request.target.shard, upgrade: false, close: close || responseWriter.closeRequested
-            )
-            headers.replaceOrAdd(name: ShardlineHeaders.misdirected, value: reason.rawValue)
-            headers.replaceOrAdd(name: "content-type", value: "application/json")
-            headers.replaceOrAdd(name: "content-length", value: String(json.utf8.count))
-            var out = context.channel.allocator.buffer(capacity: head.length + json.utf8.count + 128)
-            ClientResponseHead.write(
-                version: request.downstreamHead.version, status: head.status, reason: head.string(head.reason), headers: headers, into: &out
-            )
-            out.writeString(json)
-            responseWriter.write(out)
+            responseWriter.write(MisdirectedFollower.answerForCutBody(
+                hold, request: request, close: close || responseWriter.closeRequested, allocator: context.channel.allocator
+            ))
         }
         _ = exchange.answered(close: close, requestEnded: true, discardAllowance: Self.discardAllowance)
-        complete(request, status: 421)
+        services.recordCompleted(request, status: 421)
         finishResponse(close: close, context: context)
     }
 
     // MARK: Upgrade
 
-    /// The shard switched protocols: from here on both connections carry raw bytes, glued
-    /// together. Encoders go before decoders so that the bytes a decoder forwards on removal
-    /// (sent right behind the 101, or right behind the upgrade request) meet only the tunnel.
+    /// The shard switched protocols: both connections become a byte tunnel (`TunnelHandler.splice`).
     private func switchToTunnel(_ request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
         exchange.finished()
-        complete(request, status: 101)
+        services.recordCompleted(request, status: 101)
         connection.pool.detach(connection)
         context.write(wrapOutboundOut(.end(nil)), promise: nil)
         context.flush()
-        // What the shard sent right behind its 101 is the new protocol's: it follows the 101.
-        let shardBytes = connection.handler.takeUnreadBytes()
-        let (clientEnd, shardEnd) = TunnelHandler.pair()
         do {
-            let client = context.pipeline.syncOperations
-            let shard = connection.channel.pipeline.syncOperations
-            try client.addHandler(clientEnd)
-            try shard.addHandler(shardEnd)
-
-            client.removeHandler(context: context, promise: nil)
-            client.removeHandler(responseWriter, promise: nil)
-            client.removeHandler(headWatcher, promise: nil)
-
-            // The shard's response parser goes before the client's request decoder, which hands
-            // the tunnel the bytes the client sent right behind its upgrade request.
-            shard.removeHandler(connection.handler, promise: nil)
-            client.removeHandler(try client.handler(type: ClientRequestDecoder.self), promise: nil)
-            if let shardBytes { clientEnd.send(shardBytes) }
+            try TunnelHandler.splice(client: context, responseWriter: responseWriter, headWatcher: headWatcher, shard: connection)
         } catch {
             services.logger.warning("could not switch a connection to a tunnel", metadata: ["error": "\(error)"])
             connection.channel.close(promise: nil)
@@ -759,7 +661,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// A local answer to a routed request (the shard could not be asked, or did not answer).
     private func respondToRequest(_ request: ProxyRequest, _ response: LocalResponse, close: Bool = false, context: ChannelHandlerContext) {
         responseDeadline?.clear()
-        complete(request, status: Int(response.status.code))
+        services.recordCompleted(request, status: Int(response.status.code))
         let leftover = exchange.requestEnded ? .none : request.unreadBodyDisposal(allowance: Self.discardAllowance)
         var allowance = Self.discardAllowance
         if case .discard(let bytes) = leftover { allowance = bytes }
@@ -773,7 +675,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// A local answer to a request that was never routed (`head` is nil when there is no request
     /// to speak of: the bytes were not HTTP).
     private func respond(_ response: LocalResponse, to head: HTTP1RequestHead?, close: Bool, requestEnded: Bool, context: ChannelHandlerContext) {
-        if let head { recordUnrouted(head, status: Int(response.status.code)) }
+        if let head { services.recordUnrouted(head, status: Int(response.status.code), receivedAt: headReceivedAt) }
         writeLocal(response, version: head?.version ?? .http1_1, shard: nil, close: close, requestEnded: requestEnded, context: context)
     }
 
@@ -804,78 +706,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             if let (pool, id) = request.pendingLease { pool.cancel(id) }
             request.pendingLease = nil
             services.shards.health.recordAbandoned(request.target.address, probe: request.probe)
-            if let status { complete(request, status: status) }
+            if let status { services.recordCompleted(request, status: status) }
         case .exchange(let request, let connection, let responseStarted):
             responseDeadline?.clear()
             connection.pool.release(connection, reusable: false)
             if !responseStarted { services.shards.health.recordAbandoned(request.target.address, probe: request.probe) }
-            if let status { complete(request, status: request.responseHead?.status ?? status, aborted: true) }
+            if let status { services.recordCompleted(request, status: request.responseHead?.status ?? status, aborted: true) }
         case .nothing:
             break
         }
-    }
-
-    private func recordTransportFailure(_ request: ProxyRequest) {
-        let transition = services.shards.health.recordFailure(request.target.address, probe: request.probe)
-        request.probe = false
-        if case .ejected(let duration) = transition {
-            services.metrics.shardEjected(request.target)
-            services.logger.warning("shard ejected after repeated failures", metadata: [
-                "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
-                "upstream": .string(request.target.address.description), "ejection": .string(ConfigDuration.format(duration)),
-            ])
-        }
-    }
-
-    private func recordTransportSuccess(_ request: ProxyRequest) {
-        if case .restored = services.shards.health.recordSuccess(request.target.address, probe: request.probe) {
-            services.shards.restored(request.target.address)
-            services.logger.info("shard restored after a successful probe", metadata: [
-                "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
-                "upstream": .string(request.target.address.description),
-            ])
-        }
-        request.probe = false
-    }
-
-    private func logRetry(_ request: ProxyRequest, reason: String) {
-        services.logger.debug("retrying request", metadata: [
-            "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
-            "upstream": .string(request.target.address.description), "reason": .string(reason),
-            "attempt": .stringConvertible(request.retry.failedAttempts + 1),
-        ])
-    }
-
-    /// Metrics and the access-log line, once per routed request.
-    private func complete(_ request: ProxyRequest, status: Int, aborted: Bool = false) {
-        guard !request.completed else { return }
-        request.completed = true
-        let duration = ContinuousClock.now - request.startedAt
-        services.metrics.requestCompleted(service: request.target.service, shard: request.target.shard, status: status, duration: duration)
-        guard services.accessLog.isEnabled else { return }
-        let head = request.downstreamHead
-        services.accessLog.record(
-            method: head.string(head.methodRange), path: request.path, host: request.authority ?? head.host.map { head.string($0.value) },
-            status: status, duration: duration, target: request.target, aborted: aborted
-        )
-    }
-
-    /// Metrics and the access-log line for a request answered before it was routed.
-    /// Metrics and the access-log line for a head the parser refused (no method or path to
-    /// name): counted like any other answer, so a client sending broken requests shows up.
-    private func recordRefusedHead(status: Int) {
-        let duration = ContinuousClock.now - headWatcher.headStartedAt
-        services.metrics.requestCompleted(service: nil, shard: nil, status: status, duration: duration)
-        services.accessLog.record(method: nil, path: nil, host: nil, status: status, duration: duration, target: nil, aborted: false)
-    }
-
-    private func recordUnrouted(_ head: HTTP1RequestHead, status: Int) {
-        let duration = ContinuousClock.now - headReceivedAt
-        services.metrics.requestCompleted(service: nil, shard: nil, status: status, duration: duration)
-        guard services.accessLog.isEnabled else { return }
-        services.accessLog.record(
-            method: head.string(head.methodRange), path: head.string(head.target), host: head.host.map { head.string($0.value) },
-            status: status, duration: duration, target: nil, aborted: false
-        )
     }
 }
