@@ -65,6 +65,55 @@ final class ProxyRequest {
         self.retry = retry
     }
 
+    /// The request goes up on `connection` (just leased): its head, then the body parts read
+    /// while no connection was leased.
+    ///
+    /// On a connection that sat idle, whether the head reaches the socket tells whether anything
+    /// of the request was written: one the shard closed fails it, and then the request can be
+    /// sent again whatever its method (the body parts written meanwhile are kept for that). A
+    /// connection busy a moment ago is not in doubt, and costs no promise.
+    func send(on connection: UpstreamConnection, eventLoop: any EventLoop) {
+        nothingWritten = false
+        firstWriteConfirmed = connection.idleBeforeLease == nil
+        var headWritten: EventLoopPromise<Void>?
+        if !firstWriteConfirmed {
+            let promise = eventLoop.makePromise(of: Void.self)
+            promise.futureResult.assumeIsolated().whenComplete { [weak self] result in
+                guard let self else { return }
+                switch result {
+                case .success:
+                    self.firstWriteConfirmed = true
+                    self.unconfirmedBody.removeAll()
+                case .failure:
+                    self.nothingWritten = true
+                }
+            }
+            headWritten = promise
+        }
+        connection.handler.write(upstreamHead, promise: headWritten)
+        for part in pendingBody {
+            connection.handler.write(part)
+            if part.readableBytes > 0 { retry.requestBodyWasSent() }
+        }
+        if !firstWriteConfirmed { unconfirmedBody = pendingBody }
+        pendingBody.removeAll()
+    }
+
+    /// A part of the body, read from the client: counted, and kept for a replay while short enough.
+    func bodyRead(_ buffer: ByteBuffer) {
+        bodyBytesReceived += buffer.readableBytes
+        keepForReplay(buffer, limit: DownstreamHandler.replayableBodyBytes)
+    }
+
+    /// A part of the body goes up on the current attempt's connection.
+    func sendBody(_ buffer: ByteBuffer, on connection: UpstreamConnection) {
+        connection.handler.write(buffer)
+        if buffer.readableBytes > 0 {
+            retry.requestBodyWasSent()
+            if !firstWriteConfirmed { unconfirmedBody.append(buffer) }
+        }
+    }
+
     func keepForReplay(_ buffer: ByteBuffer, limit: Int) {
         guard replayBody != nil else { return }
         replayBytes += buffer.readableBytes
