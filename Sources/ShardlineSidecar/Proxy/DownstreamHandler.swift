@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import ShardlineCore
 import ShardlineHTTP1
 
@@ -28,65 +27,58 @@ import ShardlineHTTP1
 /// otherwise the answer says `Connection: close` and the connection closes lingering (RFC 9112
 /// 9.6), so the client reads the answer rather than a reset. The shard's connection, with part
 /// of a request on it, is closed.
+///
+/// One phase at a time: where the exchange is, and what each event leads to, is
+/// `DownstreamExchangeStateMachine` (pure); this file does the request phase (head, body, leasing
+/// a connection) and local answers; `DownstreamHandler+Response.swift` the response phase, a
+/// shard's 421 (decided by `MisdirectedFollower`) and the switch to a tunnel; `ClientResponder`
+/// writes every response.
 final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
     typealias InboundIn = ClientRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
-        /// Between requests.
-        case idle
-        /// Answered before the request ended (locally, or early by the shard); the rest of the
-        /// request body is read and dropped, up to `allowance` bytes, beyond which the connection
-        /// closes lingering.
-        case discarding(allowance: Int)
-        /// Routed; waiting for the pool to hand over a connection, or (after a shard's 421) for
-        /// the config to be re-read: either way nothing is leased and the client is not read.
-        case awaitingUpstream(ProxyRequest)
-        case forwarding(ProxyRequest, UpstreamConnection)
-        /// Handed over to a byte tunnel, or closed: nothing more to do here.
-        case done
-    }
+    typealias Exchange = DownstreamExchangeStateMachine<ProxyRequest, UpstreamConnection>
 
     /// Request body bytes read and dropped after an early answer before the connection is closed instead.
-    private static let discardAllowance = 1 << 20
+    static let discardAllowance = 1 << 20
     /// A request whose body is at most this long is kept whole while it is forwarded, so that it
     /// can be sent again after a shard's 421 (SPEC.md 11.5); a longer one is streamed without a
     /// copy, and its 421 goes back to the client. The same bound holds the body of the 421 while
     /// the config is re-read.
     static let replayableBodyBytes = 64 * 1024
 
-    private let services: ProxyServices
+    // Not private where the response phase (DownstreamHandler+Response.swift) uses them.
+    let services: ProxyServices
     /// The service port of the listener this connection came in on (nil for the Host-routed one).
     private let servicePort: Int?
-    private let headWatcher: RequestHeadWatcher
-    /// Where response bytes go; `.head` and `.end` markers still pass `ClientRequestDecoder`,
-    /// which learns from them when the exchange is over.
-    private let responseWriter: ClientResponseWriter
-    private var state = State.idle
-    private var readPending = false
-    private var context: ChannelHandlerContext?
-    private var pools: UpstreamPools?
+    let headWatcher: RequestHeadWatcher
+    /// Where response bytes go (the tunnel switch removes it).
+    let responseWriter: ClientResponseWriter
+    /// Writes every response, and ends it.
+    let responder: ClientResponder
+    /// How far the current exchange got; this handler does the I/O each of its transitions asks for.
+    var exchange = Exchange()
+    private(set) var context: ChannelHandlerContext?
+    private(set) var pools: UpstreamPools?
     private var clientAddress: String?
-    /// The client half-closed: it sends nothing more, so the connection closes after the current answer.
-    private var inputClosed = false
     private var headReceivedAt = ContinuousClock.now
     /// When the current request's response head is due (`sidecar.responseHeaderTimeout`).
-    private var responseDeadline: LazyDeadline?
-    /// The last response's final write, which a lingering close must follow.
-    private var lastResponseWrite: EventLoopFuture<Void>?
+    private(set) var responseDeadline: LazyDeadline?
 
     init(services: ProxyServices, servicePort: Int?, headWatcher: RequestHeadWatcher, responseWriter: ClientResponseWriter) {
         self.services = services
         self.servicePort = servicePort
         self.headWatcher = headWatcher
         self.responseWriter = responseWriter
+        self.responder = ClientResponder(writer: responseWriter, headWatcher: headWatcher)
     }
 
     // MARK: Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        responder.context = context
         self.responseDeadline = LazyDeadline(eventLoop: context.eventLoop) { [weak self] in self?.responseTimedOut() }
         self.pools = services.upstreams.pools(on: context.eventLoop)
         self.clientAddress = context.channel.remoteAddress?.ipAddress
@@ -94,6 +86,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        responder.context = nil
         responseDeadline?.cancel()
     }
 
@@ -109,35 +102,24 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .forwarding(_, let connection) = state { connection.handler.flush() }
+        exchange.connection?.handler.flush()
         context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, case .forwarding(_, let connection) = state {
+        if context.channel.isWritable, let connection = exchange.connection {
             connection.handler.resumeReading()
         }
         context.fireChannelWritabilityChanged()
     }
 
     func read(context: ChannelHandlerContext) {
-        if holdsReads {
-            readPending = true
-        } else {
-            context.read()
-        }
+        if exchange.readRequested() { context.read() }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            inputClosed = true
-            switch state {
-            case .idle, .discarding:
-                state = .done
-                context.close(promise: nil)
-            case .awaitingUpstream, .forwarding, .done:
-                break
-            }
+            if exchange.inputClosedReceived() { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -145,7 +127,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     func channelInactive(context: ChannelHandlerContext) {
         abandonExchange(status: 499)
-        state = .done
+        exchange.finished()
         context.fireChannelInactive()
     }
 
@@ -153,30 +135,25 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         // Not a parse error (a reset, a failed write): nobody is left to answer.
         guard let parseError = error as? HTTP1Error, context.channel.isActive else {
             abandonExchange(status: 499)
-            state = .done
+            exchange.finished()
             context.close(promise: nil)
             return
         }
         let response = LocalResponse(refusing: parseError, maxHeaderBytes: services.settings.maxHeaderBytes)
-        switch state {
-        case .idle:
-            recordRefusedHead(status: Int(response.status.code))
+        switch exchange.requestBroke() {
+        case .answer:
+            services.recordRefusedHead(status: Int(response.status.code), startedAt: headWatcher.headStartedAt)
             respond(response, to: nil, close: true, requestEnded: true, context: context)
-        case .discarding:
-            // The request was answered already; the rest of its body is broken: that ends the
-            // connection, without a second answer.
-            state = .done
-            closeLingering(context: context)
-        case .awaitingUpstream(let request), .forwarding(let request, _):
-            if request.responseHead == nil {
-                abandonExchange(status: nil)
-                respondToRequest(request, response, close: true, context: context)
-            } else {
-                abandonExchange(status: 400)
-                state = .done
-                context.close(promise: nil)
-            }
-        case .done:
+        case .closeLingering:
+            responder.closeLingering()
+        case .answerRequest(let request):
+            abandonExchange(status: nil)
+            respondToRequest(request, response, close: true, context: context)
+        case .abort:
+            abandonExchange(status: 400)
+            exchange.finished()
+            context.close(promise: nil)
+        case .close:
             context.close(promise: nil)
         }
     }
@@ -186,7 +163,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func requestHeadReceived(_ head: HTTP1RequestHead, context: ChannelHandlerContext) {
         headWatcher.requestHeadReceived()
         headReceivedAt = .now
-        guard case .idle = state else {
+        guard exchange.requestHeadReceived() else {
             // ClientRequestDecoder delivers one request at a time; anything else is a bug
             // somewhere below, and the only safe answer is to stop.
             context.close(promise: nil)
@@ -195,17 +172,13 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         if head.method == .connect {
             // The decoder stops parsing after a CONNECT request (what follows would be a tunnel);
             // the answer goes out below it, and the connection closes.
-            recordUnrouted(head, status: 405)
-            state = .done
+            services.recordUnrouted(head, status: 405, receivedAt: headReceivedAt)
+            exchange.finished()
             headWatcher.respondAndClose(.connectNotAllowed)
             return
         }
         let snapshot = pools?.snapshot(of: services.routerStore) ?? services.routerStore.current
-        let disposition = RequestDisposition(
-            head: head, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
-            clientAddress: clientAddress, allocator: context.channel.allocator
-        )
-        switch disposition {
+        switch route(head, snapshot: snapshot, context: context) {
         case .refuse(let response, let close):
             respond(response, to: head, close: close, requestEnded: false, context: context)
         case .forward(let plan):
@@ -216,54 +189,45 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
     }
 
+    /// The router's word on `head` with `snapshot`: refuse it, or forward it and where.
+    func route(_ head: HTTP1RequestHead, snapshot: RouterStore.Snapshot, context: ChannelHandlerContext) -> RequestDisposition {
+        RequestDisposition(
+            head: head, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
+            clientAddress: clientAddress, allocator: context.channel.allocator
+        )
+    }
+
     private func requestBodyReceived(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
-        switch state {
-        case .awaitingUpstream(let request):
-            request.bodyBytesReceived += buffer.readableBytes
-            request.keepForReplay(buffer, limit: Self.replayableBodyBytes)
+        switch exchange.requestBodyReceived(bytes: buffer.readableBytes) {
+        case .keep(let request):
+            request.bodyRead(buffer)
             request.pendingBody.append(buffer)
-        case .forwarding(let request, let connection):
-            request.bodyBytesReceived += buffer.readableBytes
-            request.keepForReplay(buffer, limit: Self.replayableBodyBytes)
-            guard request.responseEnd == nil else { return }
-            connection.handler.write(buffer)
-            if buffer.readableBytes > 0 {
-                request.retry.requestBodyWasSent()
-                if !request.firstWriteConfirmed { request.unconfirmedBody.append(buffer) }
-            }
-        case .discarding(let allowance):
-            let left = allowance - buffer.readableBytes
-            if left < 0 {
-                state = .done
-                closeLingering(context: context)
-            } else {
-                state = .discarding(allowance: left)
-            }
-        case .idle, .done:
+        case .forward(let request, let connection):
+            request.bodyRead(buffer)
+            request.sendBody(buffer, on: connection)
+        case .closeLingering:
+            responder.closeLingering()
+        case .drop:
             break
         }
     }
 
     private func requestEndReceived(context: ChannelHandlerContext) {
-        switch state {
-        case .awaitingUpstream(let request):
-            request.requestEnded = true
-        case .forwarding(let request, let connection):
-            request.requestEnded = true
+        switch exchange.requestEndReceived() {
+        case .flush(let connection, let armResponseTimeout):
             // The body's last bytes (a chunked body's trailers included) went up already.
             connection.handler.flush()
-            if request.responseHead == nil { responseDeadline?.set(after: TimeAmount(services.settings.responseHeaderTimeout)) }
-        case .discarding:
-            state = .idle
+            if armResponseTimeout { responseDeadline?.set(after: TimeAmount(services.settings.responseHeaderTimeout)) }
+        case .resumeReading:
             resumeReadingIfHeld(context: context)
-        case .idle, .done:
+        case .none:
             break
         }
     }
 
     // MARK: Leasing a connection to the shard
 
-    private func attempt(_ request: ProxyRequest, context: ChannelHandlerContext) {
+    func attempt(_ request: ProxyRequest, context: ChannelHandlerContext) {
         let target = request.target
         switch services.shards.health.admit(target.address) {
         case .reject(let until):
@@ -282,17 +246,17 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
         guard let pools else { return }
         let pool = pools.pool(for: target.address)
-        state = .awaitingUpstream(request)
+        exchange.leaseStarted(request)
         let leaseID = pool.lease { [weak self] result in
             self?.leaseCompleted(request, result: result)
         }
-        if case .awaitingUpstream(let current) = state, current === request {
+        if exchange.awaitsUpstream(request) {
             request.pendingLease = (pool, leaseID)
         }
     }
 
     private func leaseCompleted(_ request: ProxyRequest, result: Result<UpstreamConnection, UpstreamPool.LeaseError>) {
-        guard let context, case .awaitingUpstream(let current) = state, current === request else {
+        guard let context, exchange.awaitsUpstream(request) else {
             // The client went away while the connection was being made: it goes back unused.
             if case .success(let connection) = result { connection.pool.release(connection, reusable: true) }
             return
@@ -302,525 +266,60 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .success(let connection):
             attach(request, to: connection, context: context)
         case .failure(let error):
-            switch error.failure {
-            case .connectFailed:
-                services.metrics.connectFailed(request.target)
-                recordTransportFailure(request)
-                if case .retry = request.retry.attemptFailed(.connectFailed) {
-                    logRetry(request, reason: error.reason)
-                    attempt(request, context: context)
-                } else {
-                    respondToRequest(request, .shardUnavailable(request.target, reason: error.reason), context: context)
-                }
-            case .queueFull, .queueTimeout:
-                services.shards.health.recordAbandoned(request.target.address, probe: request.probe)
-                respondToRequest(request, .shardOverloaded(request.target, reason: error.reason), context: context)
-            case .shuttingDown:
-                services.shards.health.recordAbandoned(request.target.address, probe: request.probe)
-                respondToRequest(request, .shardUnavailable(request.target, reason: error.reason), context: context)
-            }
+            attemptFailed(request, services.leaseFailed(request, error), context: context)
         }
     }
 
     private func attach(_ request: ProxyRequest, to connection: UpstreamConnection, context: ChannelHandlerContext) {
-        state = .forwarding(request, connection)
+        exchange.attached(request, to: connection)
         connection.handler.delegate = self
         connection.handler.expectResponse(to: request.downstreamHead.method)
         connection.requestsServed += 1
-        // On a connection that sat idle, whether the head reaches the socket tells whether
-        // anything of the request was written: one the shard closed fails it, and then the request
-        // can be sent again whatever its method (the body parts written meanwhile are kept for
-        // that). A connection busy a moment ago is not in doubt, and costs no promise.
-        request.nothingWritten = false
-        request.firstWriteConfirmed = connection.idleBeforeLease == nil
-        var headWritten: EventLoopPromise<Void>?
-        if !request.firstWriteConfirmed {
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            promise.futureResult.assumeIsolated().whenComplete { [weak request] result in
-                guard let request else { return }
-                switch result {
-                case .success:
-                    request.firstWriteConfirmed = true
-                    request.unconfirmedBody.removeAll()
-                case .failure:
-                    request.nothingWritten = true
-                }
-            }
-            headWritten = promise
-        }
-        connection.handler.write(request.upstreamHead, promise: headWritten)
-        for part in request.pendingBody {
-            connection.handler.write(part)
-            if part.readableBytes > 0 { request.retry.requestBodyWasSent() }
-        }
-        if !request.firstWriteConfirmed { request.unconfirmedBody = request.pendingBody }
-        request.pendingBody.removeAll()
-        if request.requestEnded {
+        request.send(on: connection, eventLoop: context.eventLoop)
+        if exchange.requestEnded {
             responseDeadline?.set(after: TimeAmount(services.settings.responseHeaderTimeout))
         }
         connection.handler.flush()
         resumeReadingIfHeld(context: context)
     }
 
-    // MARK: Response from the shard (UpstreamDelegate)
-
-    var acceptsResponseData: Bool {
-        context?.channel.isWritable ?? false
-    }
-
-    func upstream(_ connection: UpstreamConnection, received part: UpstreamResponsePart) {
-        guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
-        if request.misdirectedHold != nil {
-            absorbMisdirected(part, request: request, connection: connection, context: context)
-            return
-        }
-        switch part {
-        case .head(let head, let framing):
-            responseHeadReceived(head, framing: framing, request: request, connection: connection, context: context)
-        case .body(let buffer):
-            if request.heldResponseBody != nil {
-                request.heldResponseBody?.append(buffer)
-            } else {
-                responseWriter.write(request.clientBodyEncoding.frame(buffer, allocator: context.channel.allocator))
-            }
-        case .end:
-            if request.responseHead?.status == 101 && request.isUpgrade {
-                switchToTunnel(request, connection: connection, context: context)
-            } else {
-                responseEndReceived(request: request, connection: connection, context: context)
-            }
-        }
-    }
-
-    private func responseHeadReceived(
-        _ head: HTTP1ResponseHead, framing: HTTP1BodyFraming, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext
-    ) {
-        if head.isInformational {
-            // `100 Continue` and friends go to the client as they come; the final head follows.
-            guard request.responseHead == nil else { return }
-            request.retry.responseWasStarted()
-            if head.status == 100 { request.continueRelayed = true }
-            var out = context.channel.allocator.buffer(capacity: head.length + 64)
-            ClientResponseHead.write(
-                head, clientVersion: request.downstreamHead.version, requestMethod: request.downstreamHead.method,
-                framing: .none, encoding: .asIs, shard: request.target.shard, close: false, into: &out
-            )
-            responseWriter.write(out)
-            responseWriter.flush()
-            return
-        }
-        responseDeadline?.clear()
-        recordTransportSuccess(request)
-        if head.status == 101 && !request.isUpgrade {
-            // Switching protocols nobody asked for: the connection no longer speaks HTTP.
-            connection.pool.release(connection, reusable: false)
-            respondToRequest(request, .switchedUnasked(request.target), close: true, context: context)
-            return
-        }
-        request.retry.responseWasStarted()
-        let clientIsHTTP10 = request.downstreamHead.version == .http1_0
-        request.responseFraming = framing
-        request.clientBodyEncoding = ClientBodyEncoding.decide(framing: framing, clientIsHTTP10: clientIsHTTP10)
-        connection.handler.payloadOnly = request.clientBodyEncoding == .dechunk
-        if head.status == 421 && !request.isUpgrade && holdsMisdirected(head, request: request) {
-            return
-        }
-        request.responseHead = head
-        let upgraded = head.status == 101
-        // After an upgrade request the decoder stops parsing the client's bytes; unless the shard
-        // agreed to switch protocols, the connection cannot carry another request.
-        request.closeAfterResponse = !request.downstreamHead.isKeepAlive || (request.isUpgrade && !upgraded) || inputClosed
-            || ClientBodyEncoding.needsClose(framing: framing, encoding: request.clientBodyEncoding)
-        if !request.requestEnded && !upgraded {
-            // Answered before the request ended: whether the client's connection can stay open
-            // depends on whether this is the whole answer, which the rest of this read may tell.
-            // Held until then (one read's worth at most).
-            request.heldResponseBody = []
-            return
-        }
-        writeResponseHead(request, close: request.closeAfterResponse, flush: upgraded, context: context)
-    }
-
-    private func writeResponseHead(_ request: ProxyRequest, close: Bool, flush: Bool, context: ChannelHandlerContext) {
-        guard let head = request.responseHead else { return }
-        // The marker tells ClientRequestDecoder a response started; it comes back marked
-        // when the connection is quiescing, and then this response is its last.
-        context.write(wrapOutboundOut(.head(ClientResponseWriter.headMarker)), promise: nil)
-        let close = close || responseWriter.closeRequested
-        var out = context.channel.allocator.buffer(capacity: head.length + 96)
-        if let reason = request.misdirectedSurfaced {
-            // Rare (a 421 going back to the client): composed from values.
-            var headers = ForwardingHeaders.downstreamResponse(
-                ClientResponseHead.headers(of: head), shard: request.target.shard, upgrade: false, close: close
-            )
-            headers.replaceOrAdd(name: ShardlineHeaders.misdirected, value: reason.rawValue)
-            if request.clientBodyEncoding == .chunkEncode || (request.clientBodyEncoding == .asIs && request.responseFraming == .chunked) {
-                headers.add(name: "transfer-encoding", value: "chunked")
-            }
-            ClientResponseHead.write(
-                version: request.downstreamHead.version, status: head.status, reason: head.string(head.reason), headers: headers, into: &out
-            )
-        } else {
-            ClientResponseHead.write(
-                head, clientVersion: request.downstreamHead.version, requestMethod: request.downstreamHead.method,
-                framing: request.responseFraming, encoding: request.clientBodyEncoding, shard: request.target.shard, close: close, into: &out
-            )
-        }
-        responseWriter.write(out)
-        if flush { responseWriter.flush() }
-    }
-
-    /// Writes a response head held back by `responseHeadReceived`, and the body parts read with it.
-    private func releaseHeldResponse(_ request: ProxyRequest, close: Bool, context: ChannelHandlerContext) {
-        guard let held = request.heldResponseBody else { return }
-        request.heldResponseBody = nil
-        writeResponseHead(request, close: close, flush: false, context: context)
-        for part in held { responseWriter.write(request.clientBodyEncoding.frame(part, allocator: context.channel.allocator)) }
-    }
-
-    private func responseEndReceived(request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
-        request.responseEnd = .now
-        // The shard answered before the whole request arrived: the rest of the request goes
-        // nowhere, and the client's connection stays open only if that rest is short and coming.
-        let early = !request.requestEnded
-        let leftover = early ? request.unreadBodyDisposal(allowance: Self.discardAllowance) : .none
-        let close = request.closeAfterResponse || inputClosed || leftover == .closeLingering
-        releaseHeldResponse(request, close: close, context: context)
-        let head = request.responseHead
-        let reusable = !early && (head?.isKeepAlive ?? false)
-        switch leftover {
-        case .none:
-            state = close ? .done : .idle
-        case .discard(let bytes):
-            state = close ? .done : .discarding(allowance: bytes)
-        case .closeLingering:
-            state = .done
-        }
-        var announced: Duration?
-        if reusable, let head, let field = head.firstField(.keepAlive) {
-            announced = KeepAlivePolicy.announcedTimeout(keepAliveValues: [Substring(head.string(field.value))])
-        }
-        connection.pool.release(connection, reusable: reusable, announcedIdleTimeout: announced)
-        complete(request, status: head?.status ?? 502)
-        if let terminator = request.clientBodyEncoding.terminator {
-            var end = context.channel.allocator.buffer(capacity: 5)
-            end.writeStaticString(terminator)
-            responseWriter.write(end)
-        }
-        finishResponse(close: close, linger: early, context: context)
-    }
-
-    func upstreamReadComplete(_ connection: UpstreamConnection) {
-        guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
-        // The answer continues beyond this read: it goes out now, and the connection's fate is
-        // decided when it ends.
-        releaseHeldResponse(request, close: request.closeAfterResponse, context: context)
-        context.flush()
-    }
-
-    func upstreamBecameWritable(_ connection: UpstreamConnection) {
-        guard let context, case .forwarding(_, let current) = state, current === connection else { return }
-        resumeReadingIfHeld(context: context)
-    }
-
-    func upstreamClosed(_ connection: UpstreamConnection) {
-        guard let context, case .forwarding(let request, let current) = state, current === connection else { return }
-        responseDeadline?.clear()
-        connection.pool.release(connection, reusable: false)
-        if request.misdirectedHold != nil {
-            // The 421's head arrived, so the shard refused the request; only its body was cut.
-            request.misdirectedHold?.bodyComplete = false
-            state = .awaitingUpstream(request)
-            rereadConfig(request, context: context)
-            return
-        }
-        guard request.responseHead == nil else {
-            // Mid-response: the client has part of an answer that cannot be completed.
-            complete(request, status: request.responseHead?.status ?? 502, aborted: true)
-            state = .done
-            context.close(promise: nil)
-            return
-        }
-        if request.nothingWritten {
-            // A kept-alive connection the shard had closed: the request never left, so it goes
-            // again, on another connection, whatever its method; the shard did nothing wrong.
-            request.pendingBody = request.unconfirmedBody
-            request.unconfirmedBody = []
-            if case .retry = request.retry.attemptFailed(.closedBeforeWrite) {
-                logRetry(request, reason: "the kept-alive connection was closed before the request was written")
-                attempt(request, context: context)
-                return
-            }
-            respondToRequest(request, .connectionLost(request.target), context: context)
-            return
-        }
-        if connection.requestsServed > 1, let idle = connection.idleBeforeLease {
-            // Most likely closed idle just as the request went out: connections idle that long
-            // are not reused again.
-            services.shards.keepAlive.shardClosedIdleConnection(request.target.address, after: idle)
-        }
-        if connection.requestsServed <= 1 {
-            // A fresh connection lost: the shard (or its pod) failed. A kept-alive one lost before
-            // any answer is most likely the shard closing it idle just as the request went out,
-            // which says nothing about the shard's health.
-            recordTransportFailure(request)
-        }
-        // Either way, a pod that restarted drops its connections and may come back elsewhere:
-        // look it up again (the address stays usable: nothing failed to connect).
-        services.shards.addresses.invalidate(
-            request.target.address, failed: connection.channel.remoteAddress, connectFailed: false
-        )
-        if case .retry = request.retry.attemptFailed(.connectionLost) {
-            logRetry(request, reason: "the connection closed before a response")
-            attempt(request, context: context)
-        } else {
-            respondToRequest(request, .connectionLost(request.target), context: context)
-        }
-    }
-
-    private func responseTimedOut() {
-        guard let context, case .forwarding(let request, let connection) = state, request.responseHead == nil else { return }
-        connection.pool.release(connection, reusable: false)
-        recordTransportFailure(request)
-        _ = request.retry.attemptFailed(.responseTimeout)
-        respondToRequest(request, .responseTimeout(request.target, after: services.settings.responseHeaderTimeout), context: context)
-    }
-
-    // MARK: A shard's 421 (SPEC.md 11.5)
-
-    /// Drives the core's `MisdirectedPolicy` with a shard's 421. True: the 421 is held back (its
-    /// body is read into `misdirectedHold`) and the config is re-read once it has ended; false:
-    /// it goes to the client now, as any answer does, with `x-shardline-misdirected` saying why.
-    private func holdsMisdirected(_ head: HTTP1ResponseHead, request: ProxyRequest) -> Bool {
-        var misdirected = request.misdirected ?? services.misdirectedPolicy.start(
-            fingerprint: request.fingerprint, shard: request.target.shard,
-            // The whole request was read and kept: it can be sent again.
-            bodyReplayable: request.requestEnded && request.replayBody != nil
-        )
-        let decision = misdirected.received(MisdirectedResponse(
-            ownerHeader: head.firstField(named: ShardlineHeaders.owner).map { head.string($0.value) },
-            topologyHeader: head.firstField(named: ShardlineHeaders.topology).map { head.string($0.value) }
-        ))
-        request.misdirected = misdirected
-        switch decision {
-        case .rereadConfig:
-            request.misdirectedHold = MisdirectedHold(head: head)
-            return true
-        case .surface(let reason):
-            surface(request, reason)
-        case .retry:
-            surface(request, .unexpectedCall)
-        }
-        return false
-    }
-
-    /// The held 421's body, then its end: the connection goes back, the config is re-read.
-    private func absorbMisdirected(_ part: UpstreamResponsePart, request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
-        switch part {
-        case .head:
-            break
-        case .body(let buffer):
-            request.misdirectedHold?.append(buffer, limit: Self.replayableBodyBytes)
-        case .end:
-            connection.pool.release(connection, reusable: request.misdirectedHold?.head.isKeepAlive ?? false)
-            state = .awaitingUpstream(request)
-            rereadConfig(request, context: context)
-        }
-    }
-
-    /// Re-reads the config off the event loop (file I/O), then carries on with the snapshot it
-    /// left in the router store, unless the client went away meanwhile.
-    private func rereadConfig(_ request: ProxyRequest, context: ChannelHandlerContext) {
-        let reread = services.rereadConfig
-        let store = services.routerStore
-        NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) {
-            reread()
-            return store.current
-        }.assumeIsolated().whenComplete { [weak self] result in
-            guard let self, let context = self.context, case .awaitingUpstream(let current) = self.state, current === request else { return }
-            let snapshot = (try? result.get()) ?? store.current
-            self.configReread(request, snapshot: snapshot, context: context)
-        }
-    }
-
-    /// Routes the request again with the re-read config: sent once more to the new owner if the
-    /// policy says so, else the held 421 goes to the client.
-    private func configReread(_ request: ProxyRequest, snapshot: RouterStore.Snapshot, context: ChannelHandlerContext) {
-        guard var misdirected = request.misdirected, let hold = request.misdirectedHold else { return }
-        pools?.follow(snapshot)
-        let disposition = RequestDisposition(
-            head: request.downstreamHead, router: snapshot.router, ownership: snapshot.ownership, servicePort: servicePort,
-            clientAddress: clientAddress, allocator: context.channel.allocator
-        )
-        guard case .forward(let plan) = disposition else {
-            // The new config refuses the request outright (its service is gone, say): its answer.
-            request.misdirectedHold = nil
-            if case .refuse(let response, _) = disposition { respondToRequest(request, response, context: context) }
-            return
-        }
-        let decision = misdirected.configReread(fingerprint: plan.fingerprint, shard: plan.target.shard)
-        request.misdirected = misdirected
-        switch decision {
-        case .retry:
-            services.metrics.misdirected(service: request.target.service, outcome: MetricNames.misdirectedRetried)
-            services.logger.debug("following a 421 to the re-read config's owner", metadata: [
-                "service": .string(plan.target.service), "refusedBy": .stringConvertible(request.target.shard),
-                "shard": .stringConvertible(plan.target.shard), "generation": .stringConvertible(snapshot.generation),
-            ])
-            request.retarget(plan)
-            attempt(request, context: context)
-        case .surface(let reason):
-            surface(request, reason)
-            writeHeldMisdirected(request, hold: hold, context: context)
-        case .rereadConfig:
-            surface(request, .unexpectedCall)
-            writeHeldMisdirected(request, hold: hold, context: context)
-        }
-    }
-
-    private func surface(_ request: ProxyRequest, _ reason: MisdirectedState.SurfaceReason) {
-        request.misdirectedSurfaced = reason
-        services.metrics.misdirected(service: request.target.service, outcome: MetricNames.misdirectedSurfaced)
-        services.logger.info("returning a shard's 421 to the client", metadata: [
-            "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
-            "upstream": .string(request.target.address.description), "reason": .string(reason.rawValue),
-            "topology": .string(request.fingerprint.headerValue),
-        ])
-    }
-
-    /// The 421 held while the config was re-read goes to the client: the shard's head (its owner
-    /// and topology) with `x-shardline-misdirected`, and its body, or this proxy's JSON if the
-    /// shard's was longer than the bound or cut off.
-    private func writeHeldMisdirected(_ request: ProxyRequest, hold: MisdirectedHold, context: ChannelHandlerContext) {
-        request.misdirectedHold = nil
-        request.responseHead = hold.head
-        request.responseEnd = .now
-        let close = !request.downstreamHead.isKeepAlive || inputClosed
-            || ClientBodyEncoding.needsClose(framing: request.responseFraming, encoding: request.clientBodyEncoding)
-        if hold.bodyComplete {
-            writeResponseHead(request, close: close, flush: false, context: context)
-            let allocator = context.channel.allocator
-            for part in hold.body { responseWriter.write(request.clientBodyEncoding.frame(part, allocator: allocator)) }
-            if let terminator = request.clientBodyEncoding.terminator {
-                var end = allocator.buffer(capacity: 5)
-                end.writeStaticString(terminator)
-                responseWriter.write(end)
-            }
-        } else {
-            // The shard's body was longer than the bound or cut off: this proxy's JSON instead.
-            let reason = request.misdirectedSurfaced ?? .unexpectedCall
-            let json = JSONValue.object([
-                ("error", .string("misdirected")), ("reason", .string(reason.rawValue)), ("message", .string(reason.message)),
-                ("shard", .int(request.target.shard)), ("topology", .string(request.fingerprint.headerValue)),
-            ]).serialized()
-            context.write(wrapOutboundOut(.head(ClientResponseWriter.headMarker)), promise: nil)
-            let head = hold.head
-            var headers = ForwardingHeaders.downstreamResponse(
-                ClientResponseHead.headers(of: head), shard: request.target.shard, upgrade: false, close: close || responseWriter.closeRequested
-            )
-            headers.replaceOrAdd(name: ShardlineHeaders.misdirected, value: reason.rawValue)
-            headers.replaceOrAdd(name: "content-type", value: "application/json")
-            headers.replaceOrAdd(name: "content-length", value: String(json.utf8.count))
-            var out = context.channel.allocator.buffer(capacity: head.length + json.utf8.count + 128)
-            ClientResponseHead.write(
-                version: request.downstreamHead.version, status: head.status, reason: head.string(head.reason), headers: headers, into: &out
-            )
-            out.writeString(json)
-            responseWriter.write(out)
-        }
-        state = close ? .done : .idle
-        complete(request, status: 421)
-        finishResponse(close: close, context: context)
-    }
-
-    // MARK: Upgrade
-
-    /// The shard switched protocols: from here on both connections carry raw bytes, glued
-    /// together. Encoders go before decoders so that the bytes a decoder forwards on removal
-    /// (sent right behind the 101, or right behind the upgrade request) meet only the tunnel.
-    private func switchToTunnel(_ request: ProxyRequest, connection: UpstreamConnection, context: ChannelHandlerContext) {
-        state = .done
-        complete(request, status: 101)
-        connection.pool.detach(connection)
-        context.write(wrapOutboundOut(.end(nil)), promise: nil)
-        context.flush()
-        // What the shard sent right behind its 101 is the new protocol's: it follows the 101.
-        let shardBytes = connection.handler.takeUnreadBytes()
-        let (clientEnd, shardEnd) = TunnelHandler.pair()
-        do {
-            let client = context.pipeline.syncOperations
-            let shard = connection.channel.pipeline.syncOperations
-            try client.addHandler(clientEnd)
-            try shard.addHandler(shardEnd)
-
-            client.removeHandler(context: context, promise: nil)
-            client.removeHandler(responseWriter, promise: nil)
-            client.removeHandler(headWatcher, promise: nil)
-
-            // The shard's response parser goes before the client's request decoder, which hands
-            // the tunnel the bytes the client sent right behind its upgrade request.
-            shard.removeHandler(connection.handler, promise: nil)
-            client.removeHandler(try client.handler(type: ClientRequestDecoder.self), promise: nil)
-            if let shardBytes { clientEnd.send(shardBytes) }
-        } catch {
-            services.logger.warning("could not switch a connection to a tunnel", metadata: ["error": "\(error)"])
-            connection.channel.close(promise: nil)
-            context.close(promise: nil)
-            return
-        }
-        connection.channel.read()
-        context.channel.read()
-    }
-
     // MARK: Answers
 
-    /// Ends the response: the request is accounted for first, because writing `.end` can deliver
-    /// the client's next pipelined request to this handler before the write returns.
-    /// - Parameter linger: the client may still be sending (the request had not ended, or the
-    ///   answer is an error that refuses it): close lingering (RFC 9112 9.6), not at once.
-    private func finishResponse(close: Bool, linger: Bool = false, context: ChannelHandlerContext) {
-        headWatcher.responseCompleted()
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        lastResponseWrite = written
-        if close && linger {
-            closeLingering(context: context)
-        } else if close {
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        } else {
-            resumeReadingIfHeld(context: context)
-        }
+    /// Ends the response (`ClientResponder.finish`); the next request may be read unless the
+    /// connection closes.
+    func finishResponse(close: Bool, linger: Bool = false, context: ChannelHandlerContext) {
+        responder.finish(close: close, linger: linger)
+        if !close { resumeReadingIfHeld(context: context) }
     }
 
-    /// The head watcher closes once the answer is out, reading and dropping until then.
-    private func closeLingering(context: ChannelHandlerContext) {
-        let watcher = headWatcher
-        guard let written = lastResponseWrite else {
-            watcher.closeLingering()
-            return
-        }
-        written.assumeIsolated().whenComplete { result in
-            if case .success = result { watcher.closeLingering() } else { context.close(promise: nil) }
+    /// The attempt failed: the request goes again, or is answered.
+    func attemptFailed(_ request: ProxyRequest, _ failure: FailedAttempt, context: ChannelHandlerContext) {
+        switch failure {
+        case .retry:
+            attempt(request, context: context)
+        case .answer(let response):
+            respondToRequest(request, response, context: context)
         }
     }
 
     /// A local answer to a routed request (the shard could not be asked, or did not answer).
-    private func respondToRequest(_ request: ProxyRequest, _ response: LocalResponse, close: Bool = false, context: ChannelHandlerContext) {
+    func respondToRequest(_ request: ProxyRequest, _ response: LocalResponse, close: Bool = false, context: ChannelHandlerContext) {
         responseDeadline?.clear()
-        complete(request, status: Int(response.status.code))
-        let leftover = request.requestEnded ? .none : request.unreadBodyDisposal(allowance: Self.discardAllowance)
+        services.recordCompleted(request, status: Int(response.status.code))
+        let leftover = exchange.requestEnded ? .none : request.unreadBodyDisposal(allowance: Self.discardAllowance)
         var allowance = Self.discardAllowance
         if case .discard(let bytes) = leftover { allowance = bytes }
         writeLocal(
             response, version: request.downstreamHead.version, shard: request.target.shard,
             close: close || !request.downstreamHead.isKeepAlive || request.isUpgrade || leftover == .closeLingering,
-            requestEnded: request.requestEnded, discardAllowance: allowance, context: context
+            requestEnded: exchange.requestEnded, discardAllowance: allowance, context: context
         )
     }
 
     /// A local answer to a request that was never routed (`head` is nil when there is no request
     /// to speak of: the bytes were not HTTP).
     private func respond(_ response: LocalResponse, to head: HTTP1RequestHead?, close: Bool, requestEnded: Bool, context: ChannelHandlerContext) {
-        if let head { recordUnrouted(head, status: Int(response.status.code)) }
+        if let head { services.recordUnrouted(head, status: Int(response.status.code), receivedAt: headReceivedAt) }
         writeLocal(response, version: head?.version ?? .http1_1, shard: nil, close: close, requestEnded: requestEnded, context: context)
     }
 
@@ -828,249 +327,34 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         _ response: LocalResponse, version: HTTP1Version, shard: Int?, close: Bool, requestEnded: Bool,
         discardAllowance: Int = DownstreamHandler.discardAllowance, context: ChannelHandlerContext
     ) {
-        let close = close || inputClosed
-        state = close ? .done : (requestEnded ? .idle : .discarding(allowance: discardAllowance))
-        context.write(wrapOutboundOut(.head(ClientResponseWriter.headMarker)), promise: nil)
-        responseWriter.write(response.wireBytes(
-            version: version, close: close || responseWriter.closeRequested, shard: shard, allocator: context.channel.allocator
-        ))
+        let close = exchange.answered(close: close, requestEnded: requestEnded, discardAllowance: discardAllowance)
+        responder.writeLocal(response, version: version, shard: shard, close: close)
         // An error that ends the connection (400, 413, 414, 431) may leave request bytes coming.
         finishResponse(close: close, linger: !requestEnded || response.status.code >= 400, context: context)
     }
 
     // MARK: Bookkeeping
 
-    private var holdsReads: Bool {
-        switch state {
-        case .awaitingUpstream:
-            return true
-        case .forwarding(let request, let connection):
-            return !request.requestEnded && request.responseEnd == nil && !connection.isWritable
-        case .idle, .discarding, .done:
-            return false
-        }
-    }
-
-    private func resumeReadingIfHeld(context: ChannelHandlerContext) {
-        guard readPending, !holdsReads else { return }
-        readPending = false
-        context.read()
+    func resumeReadingIfHeld(context: ChannelHandlerContext) {
+        if exchange.resumeReading() { context.read() }
     }
 
     /// The exchange ends without an answer from this handler (the client left, or the request
     /// broke): give back what it holds.
-    private func abandonExchange(status: Int?) {
-        switch state {
-        case .awaitingUpstream(let request):
+    func abandonExchange(status: Int?) {
+        switch exchange.abandoned() {
+        case .lease(let request):
             if let (pool, id) = request.pendingLease { pool.cancel(id) }
             request.pendingLease = nil
             services.shards.health.recordAbandoned(request.target.address, probe: request.probe)
-            if let status { complete(request, status: status) }
-        case .forwarding(let request, let connection):
+            if let status { services.recordCompleted(request, status: status) }
+        case .exchange(let request, let connection, let responseStarted):
             responseDeadline?.clear()
             connection.pool.release(connection, reusable: false)
-            if request.responseHead == nil { services.shards.health.recordAbandoned(request.target.address, probe: request.probe) }
-            if let status { complete(request, status: request.responseHead?.status ?? status, aborted: true) }
-        case .idle, .discarding, .done:
+            if !responseStarted { services.shards.health.recordAbandoned(request.target.address, probe: request.probe) }
+            if let status { services.recordCompleted(request, status: request.responseHead?.status ?? status, aborted: true) }
+        case .nothing:
             break
-        }
-    }
-
-    private func recordTransportFailure(_ request: ProxyRequest) {
-        let transition = services.shards.health.recordFailure(request.target.address, probe: request.probe)
-        request.probe = false
-        if case .ejected(let duration) = transition {
-            services.metrics.shardEjected(request.target)
-            services.logger.warning("shard ejected after repeated failures", metadata: [
-                "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
-                "upstream": .string(request.target.address.description), "ejection": .string(ConfigDuration.format(duration)),
-            ])
-        }
-    }
-
-    private func recordTransportSuccess(_ request: ProxyRequest) {
-        if case .restored = services.shards.health.recordSuccess(request.target.address, probe: request.probe) {
-            services.shards.restored(request.target.address)
-            services.logger.info("shard restored after a successful probe", metadata: [
-                "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
-                "upstream": .string(request.target.address.description),
-            ])
-        }
-        request.probe = false
-    }
-
-    private func logRetry(_ request: ProxyRequest, reason: String) {
-        services.logger.debug("retrying request", metadata: [
-            "service": .string(request.target.service), "shard": .stringConvertible(request.target.shard),
-            "upstream": .string(request.target.address.description), "reason": .string(reason),
-            "attempt": .stringConvertible(request.retry.failedAttempts + 1),
-        ])
-    }
-
-    /// Metrics and the access-log line, once per routed request.
-    private func complete(_ request: ProxyRequest, status: Int, aborted: Bool = false) {
-        guard !request.completed else { return }
-        request.completed = true
-        let duration = ContinuousClock.now - request.startedAt
-        services.metrics.requestCompleted(service: request.target.service, shard: request.target.shard, status: status, duration: duration)
-        guard services.accessLog.isEnabled else { return }
-        let head = request.downstreamHead
-        services.accessLog.record(
-            method: head.string(head.methodRange), path: request.path, host: request.authority ?? head.host.map { head.string($0.value) },
-            status: status, duration: duration, target: request.target, aborted: aborted
-        )
-    }
-
-    /// Metrics and the access-log line for a request answered before it was routed.
-    /// Metrics and the access-log line for a head the parser refused (no method or path to
-    /// name): counted like any other answer, so a client sending broken requests shows up.
-    private func recordRefusedHead(status: Int) {
-        let duration = ContinuousClock.now - headWatcher.headStartedAt
-        services.metrics.requestCompleted(service: nil, shard: nil, status: status, duration: duration)
-        services.accessLog.record(method: nil, path: nil, host: nil, status: status, duration: duration, target: nil, aborted: false)
-    }
-
-    private func recordUnrouted(_ head: HTTP1RequestHead, status: Int) {
-        let duration = ContinuousClock.now - headReceivedAt
-        services.metrics.requestCompleted(service: nil, shard: nil, status: status, duration: duration)
-        guard services.accessLog.isEnabled else { return }
-        services.accessLog.record(
-            method: head.string(head.methodRange), path: head.string(head.target), host: head.host.map { head.string($0.value) },
-            status: status, duration: duration, target: nil, aborted: false
-        )
-    }
-}
-
-/// One request on its way through the proxy: what was asked, where it goes, and how far it got.
-final class ProxyRequest {
-    let downstreamHead: HTTP1RequestHead
-    /// The head (as bytes) and shard of the current attempt: a 421 followed to a new owner changes them.
-    private(set) var upstreamHead: ByteBuffer
-    /// The origin-form target and the absolute-form authority of the current attempt, for the access log.
-    private(set) var path: String
-    private(set) var authority: String?
-    private(set) var target: ShardTarget
-    /// The placement fingerprint the current attempt was routed with.
-    private(set) var fingerprint: TopologyFingerprint
-    let isUpgrade: Bool
-    let startedAt = ContinuousClock.now
-    var retry: RetryState
-    /// This request is the outlier detector's probe of an ejected shard.
-    var probe = false
-    /// Body parts read before a connection was leased; sent on attach.
-    var pendingBody: [ByteBuffer] = []
-    var requestEnded = false
-    var pendingLease: (pool: UpstreamPool, id: UpstreamPool.LeaseID)?
-    /// The final response head (not a 1xx other than 101).
-    var responseHead: HTTP1ResponseHead?
-    /// How the final response's body is delimited, as the shard sent it.
-    var responseFraming = HTTP1BodyFraming.none
-    /// How that body goes to the client.
-    var clientBodyEncoding = ClientBodyEncoding.asIs
-    var responseEnd: ContinuousClock.Instant?
-    var closeAfterResponse = false
-    var completed = false
-    /// Request body bytes read from the client so far.
-    var bodyBytesReceived = 0
-    /// The shard relayed a `100 Continue`: a client that asked for one now sends its body.
-    var continueRelayed = false
-    /// Set while a final response head that came before the request ended is held back, with
-    /// the body parts read with it (see `responseHeadReceived`).
-    var heldResponseBody: [ByteBuffer]?
-    /// The current attempt's head reached the shard's socket.
-    var firstWriteConfirmed = false
-    /// The current attempt's head could not be written: the connection was already closed.
-    var nothingWritten = false
-    /// Body parts written in the current attempt before its head was confirmed written, kept to
-    /// be sent again if it was not.
-    var unconfirmedBody: [ByteBuffer] = []
-    /// The whole request body read so far, kept to be sent again after a 421; nil once it grew
-    /// beyond `DownstreamHandler.replayableBodyBytes` (then it is not kept, and not replayable).
-    private(set) var replayBody: [ByteBuffer]? = []
-    private var replayBytes = 0
-    /// Where the request is in the 421 policy, from its first 421 on.
-    var misdirected: MisdirectedState?
-    /// A 421 held back while the config is re-read.
-    var misdirectedHold: MisdirectedHold?
-    /// A 421 went to the client, for this reason.
-    var misdirectedSurfaced: MisdirectedState.SurfaceReason?
-
-    init(downstreamHead: HTTP1RequestHead, plan: RequestDisposition.ForwardPlan, retry: RetryState) {
-        self.downstreamHead = downstreamHead
-        self.upstreamHead = plan.upstreamHead
-        self.path = plan.path
-        self.authority = plan.authority
-        self.target = plan.target
-        self.fingerprint = plan.fingerprint
-        self.isUpgrade = plan.isUpgrade
-        self.retry = retry
-    }
-
-    func keepForReplay(_ buffer: ByteBuffer, limit: Int) {
-        guard replayBody != nil else { return }
-        replayBytes += buffer.readableBytes
-        if replayBytes > limit {
-            replayBody = nil
-        } else if buffer.readableBytes > 0 {
-            replayBody?.append(buffer)
-        }
-    }
-
-    /// The next attempt goes to `plan`'s shard, with the kept body, as a fresh exchange.
-    func retarget(_ plan: RequestDisposition.ForwardPlan) {
-        upstreamHead = plan.upstreamHead
-        path = plan.path
-        authority = plan.authority
-        target = plan.target
-        fingerprint = plan.fingerprint
-        pendingBody = replayBody ?? []
-        unconfirmedBody = []
-        misdirectedHold = nil
-        responseHead = nil
-        responseFraming = .none
-        clientBodyEncoding = .asIs
-        responseEnd = nil
-        heldResponseBody = nil
-        closeAfterResponse = false
-        continueRelayed = false
-        probe = false
-    }
-
-    /// What to do with the rest of the request body when the answer is complete before it:
-    /// see `UnreadRequestBody`.
-    func unreadBodyDisposal(allowance: Int) -> UnreadRequestBody {
-        let head = downstreamHead
-        return UnreadRequestBody.decide(
-            // Neither chunked nor a length: no body (RFC 9112 6.3).
-            contentLength: head.isChunked ? nil : head.contentLength ?? 0,
-            received: bodyBytesReceived,
-            awaitingContinue: head.expectsContinue && !continueRelayed,
-            allowance: allowance
-        )
-    }
-
-}
-
-/// A shard's 421 held back while the config is re-read: its head, and its body up to a bound.
-struct MisdirectedHold {
-    let head: HTTP1ResponseHead
-    var body: [ByteBuffer] = []
-    private var bytes = 0
-    /// False when the body outgrew the bound or the connection closed before its end.
-    var bodyComplete = true
-
-    init(head: HTTP1ResponseHead) {
-        self.head = head
-    }
-
-    mutating func append(_ buffer: ByteBuffer, limit: Int) {
-        guard bodyComplete else { return }
-        bytes += buffer.readableBytes
-        if bytes > limit {
-            bodyComplete = false
-            body = []
-        } else {
-            body.append(buffer)
         }
     }
 }

@@ -85,3 +85,33 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.read()
     }
 }
+
+extension TunnelHandler {
+    /// The shard switched protocols: from here on both connections carry raw bytes, glued
+    /// together, and the HTTP handlers of both leave. Encoders go before decoders so that the
+    /// bytes a decoder forwards on removal (sent right behind the 101, or right behind the upgrade
+    /// request) meet only the tunnel.
+    /// - Parameter context: the client's proxy handler's, which leaves too.
+    static func splice(
+        client context: ChannelHandlerContext, responseWriter: ClientResponseWriter, headWatcher: RequestHeadWatcher,
+        shard connection: UpstreamConnection
+    ) throws {
+        // What the shard sent right behind its 101 is the new protocol's: it follows the 101.
+        let shardBytes = connection.handler.takeUnreadBytes()
+        let (clientEnd, shardEnd) = pair()
+        let client = context.pipeline.syncOperations
+        let shard = connection.channel.pipeline.syncOperations
+        try client.addHandler(clientEnd)
+        try shard.addHandler(shardEnd)
+
+        client.removeHandler(context: context, promise: nil)
+        client.removeHandler(responseWriter, promise: nil)
+        client.removeHandler(headWatcher, promise: nil)
+
+        // The shard's response parser goes before the client's request decoder, which hands
+        // the tunnel the bytes the client sent right behind its upgrade request.
+        shard.removeHandler(connection.handler, promise: nil)
+        client.removeHandler(try client.handler(type: ClientRequestDecoder.self), promise: nil)
+        if let shardBytes { clientEnd.send(shardBytes) }
+    }
+}
