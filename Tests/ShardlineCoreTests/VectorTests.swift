@@ -146,12 +146,9 @@ struct VectorTests {
         #expect(generator.status == 0, "\(generator.output)")
     }
 
-    /// The reference takes seconds; waiting for it on a Dispatch thread keeps it from holding one
-    /// of the few threads Swift concurrency shares among all the tests running at once.
+    /// The reference takes seconds: it is waited for on a thread of its own (`BlockingWork`).
     static func runPythonOffTheSharedThreads(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try runPython(arguments) }) }
-        }
+        try await BlockingWork.run { try runPython(arguments) }
     }
 
     static func runPython(_ arguments: [String]) throws -> (status: Int32, output: String) {

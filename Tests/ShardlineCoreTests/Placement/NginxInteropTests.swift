@@ -8,6 +8,7 @@
 // Linux only (Glibc sockets and posix_spawn); Shardline's CI and containers are Linux.
 #if os(Linux)
 import Glibc
+import ShardlineTestSupport
 import Testing
 @testable import ShardlineCore
 
@@ -38,12 +39,46 @@ import Testing
             if: nginxPath != nil || peersRequired,
             "no nginx binary (install nginx, or set SHARDLINE_REQUIRE_PEERS=1 to make this a failure)"),
         arguments: Scenario.allCases)
-    func nginxPicksTheSameServerForEveryKey(_ scenario: Scenario) throws {
+    func nginxPicksTheSameServerForEveryKey(_ scenario: Scenario) async throws {
         guard let nginxPath = Self.nginxPath else {
             Issue.record(
                 "SHARDLINE_REQUIRE_PEERS=1 but no nginx binary was found on PATH or at /usr/sbin/nginx; install it (e.g. `apt-get install -y nginx`) so the nginx-ketama interoperability proof runs")
             return
         }
+        // nginx is started, asked and stopped over blocking sockets, for seconds per scenario:
+        // on a thread of its own, not one of Swift concurrency's few shared ones.
+        let run = try await BlockingWork.run { try Self.askNginx(scenario, nginxPath: nginxPath) }
+        let (setup, keys, mismatches, shardCounts) = (run.setup, run.keys, run.mismatches, run.shardCounts)
+        let placement = Placement(algorithm: .nginxKetama, serverNames: setup.serverNames)
+
+        #expect(
+            mismatches.isEmpty,
+            "\(mismatches.count) of \(keys.count) keys placed differently from nginx; first: \(mismatches.prefix(5).joined(separator: "; "))")
+        // Every server got traffic, so every server's points were exercised.
+        #expect(!shardCounts.contains(0), "per-server key counts \(shardCounts)")
+        // The keys aimed at the shared point reach nginx's choice for it: the server listed first.
+        let strayTargets = setup.targetedKeys.filter { placement.shard(forKeyText: $0) != 0 }
+        #expect(strayTargets.isEmpty, "\(strayTargets.count) keys on the shared point are not placed on the first server")
+        if scenario == .mixedServerNames {
+            // The test can tell names apart: hashing the resolved addresses instead of the server
+            // strings as written would disagree with nginx.
+            let resolvedNames = setup.serverNames.map { setup.upstreamAddress(forServerName: $0) }
+            let resolved = Placement(algorithm: .nginxKetama, serverNames: resolvedNames)
+            #expect(keys.contains { resolved.shard(forKeyText: $0) != placement.shard(forKeyText: $0) })
+        }
+    }
+
+    /// What nginx answered for every key of `scenario`, against what `Placement` says.
+    struct NginxRun: Sendable {
+        var setup: UpstreamSetup
+        var keys: [String]
+        var mismatches: [String]
+        var shardCounts: [Int]
+    }
+
+    /// Starts nginx for `scenario`, sends every key through it in pipelined batches and stops it.
+    /// Blocking throughout; expectations are the caller's.
+    static func askNginx(_ scenario: Scenario, nginxPath: String) throws -> NginxRun {
         let directory = try TemporaryDirectory()
         let setup = try UpstreamSetup(scenario, directory: directory.path)
         let keys = setup.targetedKeys + InteropKeys.generate(count: 10_000, seed: 0x6E67_696E_78)
@@ -79,22 +114,7 @@ import Testing
             }
             batchStart += batchSize
         }
-
-        #expect(
-            mismatches.isEmpty,
-            "\(mismatches.count) of \(keys.count) keys placed differently from nginx; first: \(mismatches.prefix(5).joined(separator: "; "))")
-        // Every server got traffic, so every server's points were exercised.
-        #expect(!shardCounts.contains(0), "per-server key counts \(shardCounts)")
-        // The keys aimed at the shared point reach nginx's choice for it: the server listed first.
-        let strayTargets = setup.targetedKeys.filter { placement.shard(forKeyText: $0) != 0 }
-        #expect(strayTargets.isEmpty, "\(strayTargets.count) keys on the shared point are not placed on the first server")
-        if scenario == .mixedServerNames {
-            // The test can tell names apart: hashing the resolved addresses instead of the server
-            // strings as written would disagree with nginx.
-            let resolvedNames = setup.serverNames.map { setup.upstreamAddress(forServerName: $0) }
-            let resolved = Placement(algorithm: .nginxKetama, serverNames: resolvedNames)
-            #expect(keys.contains { resolved.shard(forKeyText: $0) != placement.shard(forKeyText: $0) })
-        }
+        return NginxRun(setup: setup, keys: keys, mismatches: mismatches, shardCounts: shardCounts)
     }
 }
 
