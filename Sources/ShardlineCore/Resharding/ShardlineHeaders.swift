@@ -29,8 +29,7 @@ public enum ShardlineHeaders {
         guard name.utf8.count >= prefix.utf8CodeUnitCount else { return false }
         var index = 0
         for byte in name.utf8.prefix(prefix.utf8CodeUnitCount) {
-            let lowered = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
-            guard lowered == prefix.utf8Start[index] else { return false }
+            guard byte.asciiLowercased == prefix.utf8Start[index] else { return false }
             index += 1
         }
         return true

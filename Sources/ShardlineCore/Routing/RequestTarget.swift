@@ -46,10 +46,7 @@ struct RequestTarget: Sendable {
     /// Length of a leading `http://` or `https://` (case-insensitive), or nil. On bytes, with no
     /// array or string made: the SDK routes every request from an absolute URL.
     private static func schemeLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        func lowered(_ index: Int) -> UInt8 {
-            let byte = bytes[index]
-            return (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
-        }
+        func lowered(_ index: Int) -> UInt8 { bytes[index].asciiLowercased }
         guard bytes.count >= 7, lowered(0) == UInt8(ascii: "h"), lowered(1) == UInt8(ascii: "t"),
               lowered(2) == UInt8(ascii: "t"), lowered(3) == UInt8(ascii: "p") else { return nil }
         var end = 4

@@ -63,6 +63,13 @@ enum Spelling {
 extension String {
     /// ASCII-only lowercasing: host names compare this way (no locale, no Unicode surprises).
     func lowercasedASCII() -> String {
-        String(decoding: utf8.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        String(decoding: utf8.map(\.asciiLowercased), as: UTF8.self)
+    }
+}
+
+extension UInt8 {
+    /// `A`-`Z` as `a`-`z`; every other byte as it is.
+    var asciiLowercased: UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self) ? self | 0x20 : self
     }
 }
